@@ -1,0 +1,123 @@
+// Small helpers shared by the e2e tests: free ports, polling with deadlines,
+// HTTP JSON requests, and a per-run artifacts directory for logs.
+import net from 'node:net';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import http from 'node:http';
+import { fileURLToPath } from 'node:url';
+
+export const E2E_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+export const REPO_DIR = path.resolve(E2E_DIR, '..', '..');
+
+// Ports handed out by this process, so two fixtures never get the same one
+// even if the first has not bound it yet.
+const givenPorts = new Set();
+
+/** A TCP port on 127.0.0.1 that nothing listens on right now. */
+export async function freePort() {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = await new Promise((resolve, reject) => {
+      const srv = net.createServer();
+      srv.unref();
+      srv.on('error', reject);
+      srv.listen(0, '127.0.0.1', () => {
+        const { port } = srv.address();
+        srv.close(() => resolve(port));
+      });
+    });
+    if (!givenPorts.has(port)) {
+      givenPorts.add(port);
+      return port;
+    }
+  }
+  throw new Error('freePort: no unused port found');
+}
+
+/** An error that stops waitFor at once. */
+export function fatal(message) {
+  const err = new Error(message);
+  err.fatal = true;
+  return err;
+}
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Polls `fn` until it returns a truthy value (which is returned) or the
+ * deadline passes; then throws with `what` and the last value/error seen.
+ * An error thrown by `fn` is remembered and polling goes on, unless it was
+ * made with fatal() which ends the wait at once.
+ */
+export async function waitFor(what, fn, { timeout = 10000, interval = 200 } = {}) {
+  const deadline = Date.now() + timeout;
+  let last;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v;
+      last = v;
+    } catch (err) {
+      if (err && err.fatal) throw err;
+      last = err;
+    }
+    if (Date.now() >= deadline) {
+      const detail = last instanceof Error ? last.message : JSON.stringify(last);
+      throw new Error(`timed out after ${timeout} ms waiting for ${what} (last: ${detail})`);
+    }
+    await sleep(interval);
+  }
+}
+
+/** Directory for this run's logs; run.sh sets E2E_ARTIFACTS, otherwise a tmp dir. */
+export function artifactsDir() {
+  let dir = process.env.E2E_ARTIFACTS;
+  if (!dir) {
+    dir = path.join(os.tmpdir(), 'ferry-e2e-artifacts');
+    process.env.E2E_ARTIFACTS = dir;
+  }
+  fs.mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+/** A fresh directory under the artifacts dir, e.g. for one nginx instance. */
+export function freshDir(prefix) {
+  return fs.mkdtempSync(path.join(artifactsDir(), `${prefix}-`));
+}
+
+/**
+ * One HTTP request with a hard timeout. `body` may be an object (sent as
+ * JSON), a string or a Buffer (sent as is). Resolves to
+ * {status, headers, text, json} where json is undefined if the body is not JSON.
+ */
+export function request(method, url, body, { timeout = 5000, headers = {} } = {}) {
+  return new Promise((resolve, reject) => {
+    let payload;
+    if (body !== undefined) {
+      payload = typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body);
+    }
+    const req = http.request(url, {
+      method,
+      headers: {
+        ...(payload !== undefined ? { 'Content-Type': 'application/json',
+                                      'Content-Length': Buffer.byteLength(payload) } : {}),
+        ...headers,
+      },
+      timeout,
+    }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        let json;
+        try { json = JSON.parse(text); } catch { json = undefined; }
+        resolve({ status: res.statusCode, headers: res.headers, text, json });
+      });
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error(`${method} ${url}: no answer within ${timeout} ms`)));
+    req.on('error', reject);
+    if (payload !== undefined) req.write(payload);
+    req.end();
+  });
+}

@@ -1,0 +1,179 @@
+/* ferry-config.c — defaults and GKeyFile loading for FerryConfig. Main thread. */
+#include "ferry-config.h"
+
+#include <gst/gst.h>
+
+GST_DEBUG_CATEGORY_STATIC (ferry_config_debug);
+#define GST_CAT_DEFAULT ferry_config_debug
+
+/**
+ * ferry_config_new_default:
+ * Returns: (transfer full): a config holding the built-in defaults.
+ */
+FerryConfig *
+ferry_config_new_default (void)
+{
+  FerryConfig *self = g_new0 (FerryConfig, 1);
+
+  if (ferry_config_debug == NULL)
+    GST_DEBUG_CATEGORY_INIT (ferry_config_debug, "ferry-config", 0,
+        "Ferry configuration");
+
+  /* Loopback by default: the REST API can make the server connect anywhere, so exposing
+   * it is an explicit choice (listen = 0.0.0.0 in the config file). */
+  self->listen_address = g_strdup ("127.0.0.1");
+  self->rest_port = 8081;
+  self->ws_port = 8080;
+  self->max_body_bytes = 64 * 1024;
+  self->connect_timeout_s = 15;
+  self->rtmp_timeout_s = 5;
+  self->idle_timeout_s = 10;
+  self->opus_bitrate = 64000;
+  self->ice_addresses = NULL;
+  self->ice_timeout_s = 15;
+  self->gather_timeout_ms = 3000;
+  self->viewer_wait_timeout_s = 20;
+  self->ping_interval_s = 10;
+  return self;
+}
+
+void
+ferry_config_free (FerryConfig *self)
+{
+  if (self == NULL)
+    return;
+  g_free (self->listen_address);
+  g_strfreev (self->ice_addresses);
+  g_free (self);
+}
+
+typedef enum
+{ KEY_UINT, KEY_STRING, KEY_STRV } KeyType;
+
+typedef struct
+{
+  const char *group;
+  const char *key;
+  KeyType type;
+  gsize offset;
+  guint min, max;
+} KeySpec;
+
+#define UINT_KEY(g, k, field, lo, hi) \
+  { g, k, KEY_UINT, G_STRUCT_OFFSET (FerryConfig, field), lo, hi }
+
+static const KeySpec keys[] = {
+  {"server", "listen", KEY_STRING, G_STRUCT_OFFSET (FerryConfig,
+          listen_address), 0, 0},
+  UINT_KEY ("server", "rest-port", rest_port, 0, 65535),
+  UINT_KEY ("server", "ws-port", ws_port, 0, 65535),
+  UINT_KEY ("pull", "connect-timeout", connect_timeout_s, 1, 3600),
+  UINT_KEY ("pull", "rtmp-timeout", rtmp_timeout_s, 1, 3600),
+  UINT_KEY ("pull", "idle-timeout", idle_timeout_s, 0, 3600),
+  UINT_KEY ("pull", "opus-bitrate", opus_bitrate, 6000, 510000),
+  {"webrtc", "ice-addresses", KEY_STRV, G_STRUCT_OFFSET (FerryConfig,
+          ice_addresses), 0, 0},
+  UINT_KEY ("webrtc", "ice-timeout", ice_timeout_s, 1, 3600),
+  UINT_KEY ("webrtc", "gather-timeout-ms", gather_timeout_ms, 100, 60000),
+  UINT_KEY ("webrtc", "viewer-wait-timeout", viewer_wait_timeout_s, 1, 3600),
+  UINT_KEY ("webrtc", "ping-interval", ping_interval_s, 0, 3600),
+};
+
+static const KeySpec *
+find_key (const char *group, const char *key)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (keys); i++)
+    if (g_str_equal (keys[i].group, group) && g_str_equal (keys[i].key, key))
+      return &keys[i];
+  return NULL;
+}
+
+static gboolean
+load_key (FerryConfig *self, GKeyFile *kf, const char *path,
+    const KeySpec *spec, GError **error)
+{
+  gpointer field = G_STRUCT_MEMBER_P (self, spec->offset);
+  g_autoptr (GError) local = NULL;
+
+  switch (spec->type) {
+    case KEY_UINT:{
+      g_autofree char *text = g_key_file_get_value (kf, spec->group, spec->key,
+          &local);
+      guint64 v;
+      if (text == NULL || !g_ascii_string_to_unsigned (g_strstrip (text), 10,
+              spec->min, spec->max, &v, NULL)) {
+        g_set_error (error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+            "%s: [%s] %s must be a whole number from %u to %u", path,
+            spec->group, spec->key, spec->min, spec->max);
+        return FALSE;
+      }
+      *(guint *) field = (guint) v;
+      return TRUE;
+    }
+    case KEY_STRING:{
+      char *v = g_key_file_get_string (kf, spec->group, spec->key, &local);
+      if (v == NULL) {
+        g_propagate_prefixed_error (error, g_steal_pointer (&local), "%s: ",
+            path);
+        return FALSE;
+      }
+      g_free (*(char **) field);
+      *(char **) field = g_strstrip (v);
+      return TRUE;
+    }
+    case KEY_STRV:{
+      char **v = g_key_file_get_string_list (kf, spec->group, spec->key, NULL,
+          &local);
+      if (v == NULL) {
+        g_propagate_prefixed_error (error, g_steal_pointer (&local), "%s: ",
+            path);
+        return FALSE;
+      }
+      for (char **p = v; *p != NULL; p++)
+        g_strstrip (*p);
+      g_strfreev (*(char ***) field);
+      /* An empty list means "no restriction". */
+      if (v[0] == NULL) {
+        g_strfreev (v);
+        v = NULL;
+      }
+      *(char ***) field = v;
+      return TRUE;
+    }
+  }
+  return FALSE;
+}
+
+/**
+ * ferry_config_load_file:
+ * Reads @path over the current values. Unknown groups or keys are errors, so that a
+ * misspelt key never silently falls back to a default.
+ */
+gboolean
+ferry_config_load_file (FerryConfig *self, const char *path, GError **error)
+{
+  g_autoptr (GKeyFile) kf = g_key_file_new ();
+  g_auto (GStrv) groups = NULL;
+
+  if (!g_key_file_load_from_file (kf, path, G_KEY_FILE_NONE, error)) {
+    g_prefix_error (error, "%s: ", path);
+    return FALSE;
+  }
+
+  groups = g_key_file_get_groups (kf, NULL);
+  for (char **g = groups; *g != NULL; g++) {
+    g_auto (GStrv) names = g_key_file_get_keys (kf, *g, NULL, NULL);
+    for (char **k = names; k != NULL && *k != NULL; k++) {
+      const KeySpec *spec = find_key (*g, *k);
+      if (spec == NULL) {
+        g_set_error (error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_KEY_NOT_FOUND,
+            "%s: unknown key [%s] %s", path, *g, *k);
+        return FALSE;
+      }
+      if (!load_key (self, kf, path, spec, error))
+        return FALSE;
+    }
+  }
+  GST_INFO ("loaded %s", path);
+  return TRUE;
+}

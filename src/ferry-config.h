@@ -1,0 +1,39 @@
+/* ferry-config.h — FerryConfig: every setting, with built-in defaults, loaded from a
+ * GKeyFile and then overridden by command-line flags.
+ *
+ * A plain value struct owned by FerryApp; read-only once the app starts. Main thread.
+ */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+typedef struct
+{
+  /* [server] */
+  char *listen_address;         /* address both HTTP servers bind to */
+  guint rest_port;              /* REST API + player page */
+  guint ws_port;                /* WCS WebSocket signalling */
+  gsize max_body_bytes;         /* REST request body limit */
+  /* [pull] */
+  guint connect_timeout_s;      /* PENDING longer than this → FAILED */
+  guint rtmp_timeout_s;         /* rtmp2src network timeout */
+  guint idle_timeout_s;         /* rtmp2src idle-timeout: unpublished names fail */
+  guint opus_bitrate;
+  /* [webrtc] */
+  char **ice_addresses;         /* NULL = every interface libnice finds */
+  guint ice_timeout_s;          /* answer sent → connected, else FAILED */
+  guint gather_timeout_ms;      /* upper bound on waiting for all local candidates */
+  guint viewer_wait_timeout_s;  /* a viewer of a PENDING stream waits this long */
+  guint ping_interval_s;        /* server ping to WCS clients; 0 = never */
+} FerryConfig;
+
+FerryConfig *ferry_config_new_default (void);
+gboolean ferry_config_load_file (FerryConfig *self, const char *path,
+    GError **error);
+void ferry_config_free (FerryConfig *self);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (FerryConfig, ferry_config_free)
+
+G_END_DECLS

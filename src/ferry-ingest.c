@@ -1,0 +1,397 @@
+/* ferry-ingest.c — see ferry-ingest.h. */
+#include "ferry-ingest.h"
+#include "ferry-errors.h"
+
+#include <string.h>
+
+GST_DEBUG_CATEGORY_STATIC (ferry_ingest_debug);
+#define GST_CAT_DEFAULT ferry_ingest_debug
+
+static void
+init_debug (void)
+{
+  static gsize once = 0;
+  if (g_once_init_enter (&once)) {
+    GST_DEBUG_CATEGORY_INIT (ferry_ingest_debug, "ferry-ingest", 0,
+        "Ferry RTMP ingest");
+    g_once_init_leave (&once, 1);
+  }
+}
+
+/**
+ * ferry_make:
+ * Returns: (transfer floating) (nullable): a new element, or NULL with @error set when
+ * the plugin that provides @factory is missing.
+ */
+GstElement *
+ferry_make (const char *factory, const char *name, GError **error)
+{
+  GstElement *e = gst_element_factory_make (factory, name);
+  if (e == NULL)
+    g_set_error (error, FERRY_ERROR, FERRY_ERROR_MISSING_PLUGIN,
+        "GStreamer element '%s' is missing", factory);
+  return e;
+}
+
+/* Whether rtmp2src of this GStreamer build knows the "rtmps" scheme. */
+static gboolean
+rtmps_supported (void)
+{
+  GEnumClass *klass;
+  gboolean ok = FALSE;
+  GType t = g_type_from_name ("GstRtmpScheme");
+
+  if (t == 0) {
+    /* The enum type is registered with the element class. */
+    GstElement *e = gst_element_factory_make ("rtmp2src", NULL);
+    if (e != NULL)
+      gst_object_unref (e);
+    t = g_type_from_name ("GstRtmpScheme");
+  }
+  if (t == 0)
+    return FALSE;
+  klass = g_type_class_ref (t);
+  ok = g_enum_get_value_by_nick (klass, "rtmps") != NULL;
+  g_type_class_unref (klass);
+  return ok;
+}
+
+/**
+ * ferry_ingest_uri_is_supported:
+ * Accepts rtmp://host[:port]/app/stream (and rtmps:// where rtmp2src supports TLS).
+ */
+gboolean
+ferry_ingest_uri_is_supported (const char *uri, GError **error)
+{
+  g_autoptr (GUri) parsed = NULL;
+  const char *scheme, *path;
+
+  parsed = g_uri_parse (uri, G_URI_FLAGS_NONE, NULL);
+  if (parsed == NULL) {
+    g_set_error (error, FERRY_ERROR, FERRY_ERROR_INVALID_PARAMETER,
+        "uri is not a valid URI");
+    return FALSE;
+  }
+  scheme = g_uri_get_scheme (parsed);
+  if (g_ascii_strcasecmp (scheme, "rtmp") != 0
+      && !(g_ascii_strcasecmp (scheme, "rtmps") == 0 && rtmps_supported ())) {
+    g_set_error (error, FERRY_ERROR, FERRY_ERROR_UNSUPPORTED_SCHEME,
+        "uri scheme '%s' is not supported: use rtmp://%s", scheme,
+        rtmps_supported ()? " or rtmps://" : "");
+    return FALSE;
+  }
+  path = g_uri_get_path (parsed);
+  if (g_uri_get_host (parsed) == NULL || *g_uri_get_host (parsed) == '\0'
+      || path == NULL || strchr (path + (path[0] == '/'), '/') == NULL) {
+    g_set_error (error, FERRY_ERROR, FERRY_ERROR_INVALID_PARAMETER,
+        "uri must look like rtmp://host[:port]/application/stream");
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* Streaming thread: the first buffer on a tee means media flows on that track. */
+static GstPadProbeReturn
+first_buffer_cb (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
+{
+  const char *kind = user_data;
+  GstElement *tee = gst_pad_get_parent_element (pad);
+
+  if (tee != NULL) {
+    gst_element_post_message (tee, gst_message_new_element (GST_OBJECT (tee),
+            gst_structure_new ("ferry-media-flowing", "kind", G_TYPE_STRING,
+                kind, NULL)));
+    gst_object_unref (tee);
+  }
+  return GST_PAD_PROBE_REMOVE;
+}
+
+/* Builds elements[0..n) in @bin, linked in order. Returns the first and last. */
+static gboolean
+add_chain (GstBin *bin, GstElement **elements, guint n, GError **error)
+{
+  for (guint i = 0; i < n; i++)
+    gst_bin_add (bin, elements[i]);
+  for (guint i = 0; i + 1 < n; i++) {
+    if (!gst_element_link (elements[i], elements[i + 1])) {
+      g_set_error (error, FERRY_ERROR, FERRY_ERROR_INTERNAL,
+          "could not link %s to %s", GST_ELEMENT_NAME (elements[i]),
+          GST_ELEMENT_NAME (elements[i + 1]));
+      return FALSE;
+    }
+  }
+  return TRUE;
+}
+
+static GstElement *
+make_queue (const char *name, GError **error)
+{
+  GstElement *q = ferry_make ("queue", name, error);
+  /* Bounded by bytes, not time: neither RTMP source is live and the first video keyframe
+   * may come seconds after the first audio (pitfalls.md, preroll deadlock). */
+  if (q)
+    g_object_set (q, "max-size-time", (guint64) 0, "max-size-buffers", 0,
+        "max-size-bytes", 8 * 1024 * 1024, NULL);
+  return q;
+}
+
+/* The tee, its keep-alive branch and the first-buffer probe. */
+static GstElement *
+make_tee (GstBin *bin, const char *id, const char *kind, GError **error)
+{
+  g_autofree char *tname = g_strdup_printf ("%s-%s-tee", id, kind);
+  g_autofree char *qname = g_strdup_printf ("%s-%s-keepalive-queue", id, kind);
+  g_autofree char *sname = g_strdup_printf ("%s-%s-keepalive-sink", id, kind);
+  GstElement *tee, *q, *sink;
+  GstPad *pad;
+
+  tee = ferry_make ("tee", tname, error);
+  q = tee ? ferry_make ("queue", qname, error) : NULL;
+  sink = q ? ferry_make ("fakesink", sname, error) : NULL;
+  if (sink == NULL) {
+    g_clear_object (&tee);
+    g_clear_object (&q);
+    return NULL;
+  }
+  g_object_set (tee, "allow-not-linked", TRUE, NULL);
+  g_object_set (q, "leaky", 2, "max-size-buffers", 16, "max-size-time",
+      (guint64) 0, "max-size-bytes", 0, NULL);
+  /* async=false: a branch that never prerolls must not hold the pipeline back. */
+  g_object_set (sink, "sync", FALSE, "async", FALSE, NULL);
+  gst_bin_add_many (bin, tee, q, sink, NULL);
+  if (!gst_element_link_many (tee, q, sink, NULL)) {
+    g_set_error (error, FERRY_ERROR, FERRY_ERROR_INTERNAL,
+        "could not link the %s keep-alive branch", kind);
+    return NULL;
+  }
+  pad = gst_element_get_static_pad (tee, "sink");
+  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, first_buffer_cb,
+      (gpointer) (g_str_equal (kind, "video") ? "video" : "audio"), NULL);
+  gst_object_unref (pad);
+  return tee;
+}
+
+static GstElement *
+build_video (GstBin *bin, const char *id, GError **error)
+{
+  g_autofree char *n1 = g_strdup_printf ("%s-video-queue", id);
+  g_autofree char *n2 = g_strdup_printf ("%s-h264parse", id);
+  g_autofree char *n3 = g_strdup_printf ("%s-video-caps", id);
+  GstElement *e[3] = { make_queue (n1, error), NULL, NULL };
+  GstElement *tee;
+  g_autoptr (GstCaps) caps = NULL;
+
+  if (e[0] == NULL || !(e[1] = ferry_make ("h264parse", n2, error))
+      || !(e[2] = ferry_make ("capsfilter", n3, error)))
+    goto fail;
+  /* SPS/PPS before every IDR: encoders put them only in the FLV sequence header, and a
+   * browser that joins later decodes nothing without them (pitfalls.md). */
+  g_object_set (e[1], "config-interval", -1, NULL);
+  caps = gst_caps_from_string ("video/x-h264,stream-format=byte-stream,"
+      "alignment=au");
+  g_object_set (e[2], "caps", caps, NULL);
+  if (!add_chain (bin, e, 3, error))
+    return NULL;
+  tee = make_tee (bin, id, "video", error);
+  if (tee == NULL || !gst_element_link (e[2], tee)) {
+    if (error && *error == NULL)
+      g_set_error (error, FERRY_ERROR, FERRY_ERROR_INTERNAL,
+          "could not link the video tee");
+    return NULL;
+  }
+  return e[0];
+
+fail:
+  for (guint i = 0; i < 3; i++)
+    if (e[i])
+      gst_object_unref (gst_object_ref_sink (e[i]));
+  return NULL;
+}
+
+static GstElement *
+build_audio (GstBin *bin, const char *id, guint bitrate, GError **error)
+{
+  static const char *factories[] = { "queue", "aacparse", "avdec_aac",
+    "audioconvert", "audioresample", "capsfilter", "opusenc"
+  };
+  GstElement *e[G_N_ELEMENTS (factories)] = { NULL };
+  g_autoptr (GstCaps) caps = NULL;
+  GstElement *tee;
+
+  for (guint i = 0; i < G_N_ELEMENTS (factories); i++) {
+    g_autofree char *name = g_strdup_printf ("%s-audio-%s", id, factories[i]);
+    e[i] = i == 0 ? make_queue (name, error) : ferry_make (factories[i], name,
+        error);
+    if (e[i] == NULL) {
+      for (guint j = 0; j < i; j++)
+        gst_object_unref (gst_object_ref_sink (e[j]));
+      return NULL;
+    }
+  }
+  caps = gst_caps_from_string ("audio/x-raw,rate=48000,channels=2");
+  g_object_set (e[5], "caps", caps, NULL);
+  /* perfect-timestamp: without it Chromium conceals a third of 48 kHz sources'
+   * audio (pitfalls.md). */
+  g_object_set (e[6], "bitrate", bitrate, "frame-size", 20,
+      "perfect-timestamp", TRUE, NULL);
+  if (!add_chain (bin, e, G_N_ELEMENTS (factories), error))
+    return NULL;
+  tee = make_tee (bin, id, "audio", error);
+  if (tee == NULL || !gst_element_link (e[6], tee)) {
+    if (error && *error == NULL)
+      g_set_error (error, FERRY_ERROR, FERRY_ERROR_INTERNAL,
+          "could not link the audio tee");
+    return NULL;
+  }
+  return e[0];
+}
+
+typedef struct
+{
+  GstElement *video_in;         /* first element of each chain, or NULL */
+  GstElement *audio_in;
+  char *id;
+} DemuxLinks;
+
+static void
+demux_links_free (gpointer data, GClosure *closure)
+{
+  DemuxLinks *l = data;
+  g_free (l->id);
+  g_free (l);
+}
+
+/* Streaming thread: a pad nobody serves still has to be linked, or flvdemux errors out
+ * with not-linked and takes the wanted track down with it (pitfalls.md). */
+static void
+link_to_fakesink (GstElement *demux, GstPad *pad)
+{
+  GstElement *bin = GST_ELEMENT (gst_element_get_parent (demux));
+  GstElement *sink = gst_element_factory_make ("fakesink", NULL);
+  GstPad *sinkpad;
+
+  g_object_set (sink, "sync", FALSE, "async", FALSE, NULL);
+  gst_bin_add (GST_BIN (bin), sink);
+  sinkpad = gst_element_get_static_pad (sink, "sink");
+  gst_pad_link (pad, sinkpad);
+  gst_object_unref (sinkpad);
+  gst_element_sync_state_with_parent (sink);
+  gst_object_unref (bin);
+}
+
+/* Streaming thread (flvdemux). */
+static void
+demux_pad_added_cb (GstElement *demux, GstPad *pad, gpointer user_data)
+{
+  DemuxLinks *l = user_data;
+  g_autoptr (GstCaps) caps = gst_pad_get_current_caps (pad);
+  GstStructure *s = caps ? gst_caps_get_structure (caps, 0) : NULL;
+  const char *media = s ? gst_structure_get_name (s) : "";
+  gboolean is_video = g_str_has_prefix (GST_PAD_NAME (pad), "video");
+  GstElement *target = is_video ? l->video_in : l->audio_in;
+  gboolean supported;
+  gint mpegversion = 0;
+
+  if (is_video)
+    supported = g_str_equal (media, "video/x-h264");
+  else
+    supported = g_str_equal (media, "audio/mpeg")
+        && gst_structure_get_int (s, "mpegversion", &mpegversion)
+        && mpegversion == 4;
+
+  GST_INFO_OBJECT (demux, "%s: new %s pad with caps %" GST_PTR_FORMAT,
+      l->id, is_video ? "video" : "audio", caps);
+
+  if (target == NULL) {
+    link_to_fakesink (demux, pad);
+    return;
+  }
+  if (!supported) {
+    g_autofree char *desc = caps ? gst_caps_to_string (caps) : g_strdup ("?");
+    link_to_fakesink (demux, pad);
+    gst_element_post_message (demux, gst_message_new_element (GST_OBJECT
+            (demux), gst_structure_new ("ferry-unsupported-codec", "kind",
+                G_TYPE_STRING, is_video ? "video" : "audio", "caps",
+                G_TYPE_STRING, desc, NULL)));
+    return;
+  } else {
+    GstPad *sinkpad = gst_element_get_static_pad (target, "sink");
+    GstPadLinkReturn ret = gst_pad_link (pad, sinkpad);
+    if (ret != GST_PAD_LINK_OK)
+      GST_WARNING_OBJECT (demux, "%s: linking %s failed: %d", l->id,
+          GST_PAD_NAME (pad), ret);
+    gst_object_unref (sinkpad);
+  }
+}
+
+/**
+ * ferry_ingest_build:
+ * @pipeline: the stream's pipeline, empty
+ * @out: (out caller-allocates): the tees, owned by @pipeline
+ */
+gboolean
+ferry_ingest_build (GstBin *pipeline, const char *id,
+    const FerryIngestOptions *opts, FerryIngest *out, GError **error)
+{
+  g_autofree char *src_name = g_strdup_printf ("%s-rtmp2src", id);
+  g_autofree char *demux_name = g_strdup_printf ("%s-flvdemux", id);
+  GstElement *src, *demux;
+  DemuxLinks *links;
+
+  init_debug ();
+  memset (out, 0, sizeof *out);
+
+  src = ferry_make ("rtmp2src", src_name, error);
+  if (src == NULL)
+    return FALSE;
+  demux = ferry_make ("flvdemux", demux_name, error);
+  if (demux == NULL) {
+    gst_object_unref (gst_object_ref_sink (src));
+    return FALSE;
+  }
+  /* idle-timeout: nginx-rtmp lets a player wait forever for a name nobody publishes; the
+   * timeout turns that into an error in bounded time (pitfalls.md). */
+  g_object_set (src, "location", opts->uri, "timeout", opts->rtmp_timeout_s,
+      "idle-timeout", opts->idle_timeout_s, NULL);
+  gst_bin_add_many (pipeline, src, demux, NULL);
+  if (!gst_element_link (src, demux)) {
+    g_set_error (error, FERRY_ERROR, FERRY_ERROR_INTERNAL,
+        "could not link rtmp2src to flvdemux");
+    return FALSE;
+  }
+
+  links = g_new0 (DemuxLinks, 1);
+  links->id = g_strdup (id);
+  if (opts->want_video) {
+    links->video_in = build_video (pipeline, id, error);
+    if (links->video_in == NULL)
+      goto fail;
+  }
+  if (opts->want_audio) {
+    links->audio_in = build_audio (pipeline, id, opts->opus_bitrate, error);
+    if (links->audio_in == NULL)
+      goto fail;
+  }
+  {
+    g_autofree char *vt = g_strdup_printf ("%s-video-tee", id);
+    g_autofree char *at = g_strdup_printf ("%s-audio-tee", id);
+    GstElement *t;
+    /* The pipeline holds the tees; hand out borrowed pointers. */
+    if (opts->want_video && (t = gst_bin_get_by_name (pipeline, vt))) {
+      out->video_tee = t;
+      gst_object_unref (t);
+    }
+    if (opts->want_audio && (t = gst_bin_get_by_name (pipeline, at))) {
+      out->audio_tee = t;
+      gst_object_unref (t);
+    }
+  }
+  g_signal_connect_data (demux, "pad-added", G_CALLBACK (demux_pad_added_cb),
+      links, demux_links_free, 0);
+  return TRUE;
+
+fail:
+  g_free (links->id);
+  g_free (links);
+  return FALSE;
+}

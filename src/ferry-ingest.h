@@ -1,0 +1,45 @@
+/* ferry-ingest.h — builds a stream's ingest in code:
+ *
+ *   rtmp2src → flvdemux ─┬─ queue → h264parse(config-interval=-1) → capsfilter → tee "video"
+ *                        └─ queue → aacparse → avdec_aac → audioconvert → audioresample
+ *                                   → capsfilter(48 kHz stereo) → opusenc → tee "audio"
+ *
+ * Everything expensive (parsing, AAC→Opus) happens here, once per stream, before the
+ * tees; viewers only add cheap elements after them. Each tee has a keep-alive
+ * queue → fakesink branch so the pipeline runs without viewers.
+ *
+ * Threads: built on the main context. flvdemux's pad-added and the first-buffer probes run
+ * on streaming threads and only link pads or post element messages to the bus:
+ *   "ferry-media-flowing"    kind=(string)video|audio   first buffer reached a tee
+ *   "ferry-unsupported-codec" kind=(string) caps=(string) a track Ferry cannot serve
+ * The stream's bus watch (main context) turns them into status changes.
+ */
+#pragma once
+
+#include <gst/gst.h>
+
+G_BEGIN_DECLS
+
+typedef struct
+{
+  const char *uri;
+  gboolean want_audio;
+  gboolean want_video;
+  guint rtmp_timeout_s;
+  guint idle_timeout_s;
+  guint opus_bitrate;
+} FerryIngestOptions;
+
+typedef struct
+{
+  GstElement *video_tee;        /* (transfer none), owned by the pipeline; NULL if !want_video */
+  GstElement *audio_tee;        /* (transfer none); NULL if !want_audio */
+} FerryIngest;
+
+gboolean ferry_ingest_uri_is_supported (const char *uri, GError **error);
+gboolean ferry_ingest_build (GstBin *pipeline, const char *id,
+    const FerryIngestOptions *opts, FerryIngest *out, GError **error);
+GstElement *ferry_make (const char *factory, const char *name,
+    GError **error);
+
+G_END_DECLS

@@ -1,0 +1,103 @@
+/* ferry-json.c — see ferry-json.h. */
+#include "ferry-json.h"
+#include "ferry-errors.h"
+
+/**
+ * ferry_json_parse_object:
+ * Returns: (transfer full) (nullable): the root object, or NULL with @error when the text
+ * is not JSON or its root is not an object.
+ */
+JsonObject *
+ferry_json_parse_object (const char *data, gssize len, GError **error)
+{
+  g_autoptr (JsonParser) parser = json_parser_new_immutable ();
+  g_autoptr (GError) local = NULL;
+  JsonNode *root;
+
+  if (data == NULL || len == 0) {
+    g_set_error (error, FERRY_ERROR, FERRY_ERROR_INVALID_JSON,
+        "the request body is empty; a JSON object is expected");
+    return NULL;
+  }
+  if (!json_parser_load_from_data (parser, data, len, &local)) {
+    g_set_error (error, FERRY_ERROR, FERRY_ERROR_INVALID_JSON,
+        "the request body is not valid JSON: %s", local->message);
+    return NULL;
+  }
+  root = json_parser_get_root (parser);
+  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root)) {
+    g_set_error (error, FERRY_ERROR, FERRY_ERROR_INVALID_JSON,
+        "the request body must be a JSON object");
+    return NULL;
+  }
+  return json_object_ref (json_node_get_object (root));
+}
+
+/** Returns: (transfer full): compact JSON text. */
+char *
+ferry_json_to_string (JsonNode *node)
+{
+  g_autoptr (JsonGenerator) gen = json_generator_new ();
+  json_generator_set_root (gen, node);
+  return json_generator_to_data (gen, NULL);
+}
+
+static JsonNode *
+value_member (JsonObject *obj, const char *member)
+{
+  JsonNode *node = json_object_get_member (obj, member);
+  if (node == NULL || JSON_NODE_HOLDS_NULL (node))
+    return NULL;
+  return node;
+}
+
+/* @out: (out) (transfer none): borrowed from @obj. A JSON null counts as absent. */
+gboolean
+ferry_json_get_string (JsonObject *obj, const char *member, const char **out,
+    GError **error)
+{
+  JsonNode *node = value_member (obj, member);
+
+  if (node == NULL)
+    return TRUE;
+  if (!JSON_NODE_HOLDS_VALUE (node)
+      || json_node_get_value_type (node) != G_TYPE_STRING) {
+    g_set_error (error, FERRY_ERROR, FERRY_ERROR_INVALID_PARAMETER,
+        "'%s' must be a string", member);
+    return FALSE;
+  }
+  *out = json_node_get_string (node);
+  return TRUE;
+}
+
+/* Accepts true/false and the strings "true"/"false": WCS documents both forms. */
+gboolean
+ferry_json_get_bool (JsonObject *obj, const char *member, gboolean *out,
+    GError **error)
+{
+  JsonNode *node = value_member (obj, member);
+
+  if (node == NULL)
+    return TRUE;
+  if (JSON_NODE_HOLDS_VALUE (node)) {
+    GType t = json_node_get_value_type (node);
+    if (t == G_TYPE_BOOLEAN) {
+      *out = json_node_get_boolean (node);
+      return TRUE;
+    }
+    if (t == G_TYPE_STRING) {
+      const char *s = json_node_get_string (node);
+      if (g_ascii_strcasecmp (s, "true") == 0) {
+        *out = TRUE;
+        return TRUE;
+      }
+      if (g_ascii_strcasecmp (s, "false") == 0) {
+        *out = FALSE;
+        return TRUE;
+      }
+    }
+  }
+  g_set_error (error, FERRY_ERROR, FERRY_ERROR_INVALID_PARAMETER,
+      "'%s' must be true or false", member);
+  return FALSE;
+}

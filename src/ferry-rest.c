@@ -1,0 +1,365 @@
+/* ferry-rest.c — see ferry-rest.h. Main context only. */
+#include "ferry-rest.h"
+#include "ferry-errors.h"
+#include "ferry-ingest.h"
+#include "ferry-json.h"
+#include "ferry-registry.h"
+
+#include <gst/gst.h>
+#include <string.h>
+
+GST_DEBUG_CATEGORY_STATIC (ferry_rest_debug);
+#define GST_CAT_DEFAULT ferry_rest_debug
+
+#define API_PREFIX "/rest-api"
+
+static void
+reply_json (SoupServerMessage *msg, guint status, JsonNode *node)
+{
+  char *text = ferry_json_to_string (node);
+  gsize len = strlen (text);
+
+  soup_server_message_set_status (msg, status, NULL);
+  soup_server_message_set_response (msg, "application/json",
+      SOUP_MEMORY_TAKE, text, len);
+}
+
+static void
+reply_error (SoupServerMessage *msg, const GError *error)
+{
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  g_autoptr (JsonNode) root = NULL;
+  guint status = ferry_error_http_status (error);
+  g_autofree char *text = NULL;
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "error");
+  json_builder_add_string_value (b, ferry_error_code_name (error));
+  json_builder_set_member_name (b, "message");
+  json_builder_add_string_value (b, error->message);
+  json_builder_end_object (b);
+  root = json_builder_get_root (b);
+  GST_INFO ("%s %s → %u %s", soup_server_message_get_method (msg),
+      g_uri_get_path (soup_server_message_get_uri (msg)), status,
+      error->message);
+  text = ferry_json_to_string (root);
+  soup_server_message_set_status (msg, status, NULL);
+  if (status == 405)
+    soup_message_headers_replace (soup_server_message_get_response_headers
+        (msg), "Allow", "POST");
+  soup_server_message_set_response (msg, "application/json",
+      SOUP_MEMORY_COPY, text, strlen (text));
+}
+
+static void
+reply_error_literal (SoupServerMessage *msg, FerryErrorCode code,
+    const char *text)
+{
+  g_autoptr (GError) error = g_error_new_literal (FERRY_ERROR, code, text);
+  reply_error (msg, error);
+}
+
+/* ---- request parsing ---------------------------------------------------- */
+
+typedef struct
+{
+  const char *uri;
+  const char *name;
+  gboolean record, has_audio, has_video;
+} PullRequest;
+
+static gboolean
+parse_pull (JsonObject *body, PullRequest *req, GError **error)
+{
+  req->uri = req->name = NULL;
+  req->record = FALSE;
+  req->has_audio = req->has_video = TRUE;
+
+  if (!ferry_json_get_string (body, "uri", &req->uri, error)
+      || !ferry_json_get_string (body, "localStreamName", &req->name, error)
+      || !ferry_json_get_bool (body, "record", &req->record, error)
+      || !ferry_json_get_bool (body, "hasAudio", &req->has_audio, error)
+      || !ferry_json_get_bool (body, "hasVideo", &req->has_video, error))
+    return FALSE;
+  if (req->uri == NULL || *req->uri == '\0') {
+    g_set_error (error, FERRY_ERROR, FERRY_ERROR_MISSING_PARAMETER,
+        "'uri' is required");
+    return FALSE;
+  }
+  if (!ferry_ingest_uri_is_supported (req->uri, error))
+    return FALSE;
+  /* WCS names a pull by its uri when no name is given. */
+  if (req->name == NULL || *req->name == '\0')
+    req->name = req->uri;
+  if (strlen (req->name) > 1024 || strlen (req->uri) > 4096) {
+    g_set_error (error, FERRY_ERROR, FERRY_ERROR_INVALID_PARAMETER,
+        "'uri' or 'localStreamName' is too long");
+    return FALSE;
+  }
+  if (!req->has_audio && !req->has_video) {
+    g_set_error (error, FERRY_ERROR, FERRY_ERROR_INVALID_PARAMETER,
+        "'hasAudio' and 'hasVideo' cannot both be false");
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* ---- handlers ----------------------------------------------------------- */
+
+/* An ended pull (FAILED/STOPPED) does not block its uri or name: it is replaced. */
+static gboolean
+check_conflicts (FerryRegistry *reg, const PullRequest *req, GError **error)
+{
+  g_autoptr (FerryStream) by_uri = ferry_registry_lookup_uri (reg, req->uri);
+  g_autoptr (FerryStream) by_name = ferry_registry_lookup_name (reg,
+      req->name);
+
+  if (by_uri && ferry_stream_is_active (by_uri)) {
+    g_set_error (error, FERRY_ERROR, FERRY_ERROR_CONFLICT,
+        "'%s' is already being pulled as '%s'", req->uri,
+        ferry_stream_get_name (by_uri));
+    return FALSE;
+  }
+  if (by_name && ferry_stream_is_active (by_name)) {
+    g_set_error (error, FERRY_ERROR, FERRY_ERROR_CONFLICT,
+        "the stream name '%s' is already taken", req->name);
+    return FALSE;
+  }
+  if (by_uri)
+    ferry_registry_remove (reg, by_uri);
+  if (by_name && by_name != by_uri)
+    ferry_registry_remove (reg, by_name);
+  return TRUE;
+}
+
+static void
+handle_pull (FerryApp *app, SoupServerMessage *msg, JsonObject *body)
+{
+  FerryRegistry *reg = ferry_app_get_registry (app);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (FerryStream) stream = NULL;
+  g_autoptr (JsonNode) node = NULL;
+  PullRequest req;
+
+  if (!parse_pull (body, &req, &error) || !check_conflicts (reg, &req, &error)) {
+    reply_error (msg, error);
+    return;
+  }
+  stream = ferry_stream_new (app, req.uri, req.name, req.has_audio,
+      req.has_video, req.record);
+  ferry_registry_add (reg, stream);
+  if (!ferry_stream_start (stream, &error)) {
+    GST_WARNING ("pull %s: %s", req.uri, error->message);
+    ferry_stream_shutdown (stream, FERRY_STREAM_FAILED, error->message,
+        "FAILED", error->message);
+  }
+  node = ferry_stream_to_json (stream);
+  reply_json (msg, 200, node);
+}
+
+static void
+handle_find_all (FerryApp *app, SoupServerMessage *msg)
+{
+  g_autoptr (GPtrArray) streams =
+      ferry_registry_list (ferry_app_get_registry (app));
+  g_autoptr (JsonArray) array = json_array_new ();
+  g_autoptr (JsonNode) node = json_node_new (JSON_NODE_ARRAY);
+
+  for (guint i = 0; i < streams->len; i++)
+    json_array_add_element (array,
+        ferry_stream_to_json (g_ptr_array_index (streams, i)));
+  json_node_set_array (node, array);
+  reply_json (msg, 200, node);
+}
+
+static void
+handle_terminate (FerryApp *app, SoupServerMessage *msg, JsonObject *body)
+{
+  FerryRegistry *reg = ferry_app_get_registry (app);
+  const char *uri = NULL, *id = NULL, *name = NULL;
+  g_autoptr (FerryStream) stream = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonNode) node = NULL;
+
+  if (!ferry_json_get_string (body, "uri", &uri, &error)
+      || !ferry_json_get_string (body, "localMediaSessionId", &id, &error)
+      || !ferry_json_get_string (body, "localStreamName", &name, &error)) {
+    reply_error (msg, error);
+    return;
+  }
+  if (uri == NULL && id == NULL && name == NULL) {
+    reply_error_literal (msg, FERRY_ERROR_MISSING_PARAMETER,
+        "one of 'uri', 'localMediaSessionId' or 'localStreamName' is required");
+    return;
+  }
+  if (id)
+    stream = ferry_registry_lookup_id (reg, id);
+  else if (uri)
+    stream = ferry_registry_lookup_uri (reg, uri);
+  else
+    stream = ferry_registry_lookup_name (reg, name);
+  if (stream == NULL) {
+    reply_error_literal (msg, FERRY_ERROR_NOT_FOUND,
+        "no pull matches the request");
+    return;
+  }
+  ferry_stream_shutdown (stream, FERRY_STREAM_STOPPED, "terminated by REST",
+      "STOPPED", "Stopped by rest /terminate");
+  ferry_registry_remove (reg, stream);
+  node = ferry_stream_to_json (stream);
+  reply_json (msg, 200, node);
+}
+
+typedef enum
+{ ROUTE_PULL, ROUTE_FIND_ALL, ROUTE_TERMINATE } Route;
+
+static const struct
+{
+  const char *path;
+  Route route;
+  gboolean allow_get;
+} routes[] = {
+  {API_PREFIX "/pull/rtmp/pull", ROUTE_PULL, FALSE},
+  {API_PREFIX "/pull/rtmp/find_all", ROUTE_FIND_ALL, TRUE},
+  {API_PREFIX "/pull/rtmp/terminate", ROUTE_TERMINATE, FALSE},
+};
+
+/* Main context (libsoup), after the body was read. */
+static void
+api_cb (SoupServer *server, SoupServerMessage *msg, const char *path,
+    GHashTable *query, gpointer user_data)
+{
+  FerryApp *app = user_data;
+  const char *method = soup_server_message_get_method (msg);
+  SoupMessageBody *req_body = soup_server_message_get_request_body (msg);
+  g_autoptr (JsonObject) body = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *clean = g_strdup (path);
+  gsize len;
+  gint r = -1;
+
+  /* Tolerate a trailing slash, as curl users type one. */
+  len = strlen (clean);
+  if (len > 1 && clean[len - 1] == '/')
+    clean[len - 1] = '\0';
+  for (guint i = 0; i < G_N_ELEMENTS (routes); i++)
+    if (g_str_equal (clean, routes[i].path))
+      r = i;
+  if (r < 0) {
+    reply_error_literal (msg, FERRY_ERROR_NOT_FOUND, "unknown API path");
+    return;
+  }
+  if (!(g_str_equal (method, "POST") || (routes[r].allow_get
+              && (g_str_equal (method, "GET")
+                  || g_str_equal (method, "HEAD"))))) {
+    reply_error_literal (msg, FERRY_ERROR_METHOD_NOT_ALLOWED,
+        "use POST for this path");
+    return;
+  }
+  if ((gsize) req_body->length > ferry_app_get_config (app)->max_body_bytes) {
+    reply_error_literal (msg, FERRY_ERROR_BODY_TOO_LARGE,
+        "the request body is too large");
+    return;
+  }
+
+  if (routes[r].route == ROUTE_FIND_ALL) {
+    handle_find_all (app, msg);
+    return;
+  }
+  body = ferry_json_parse_object (req_body->data, req_body->length, &error);
+  if (body == NULL) {
+    reply_error (msg, error);
+    return;
+  }
+  if (routes[r].route == ROUTE_PULL)
+    handle_pull (app, msg, body);
+  else
+    handle_terminate (app, msg, body);
+}
+
+/* Main context, after the headers and before the body: refuse a body that is announced
+ * too large without reading it (setting a status here skips the body and the handler). */
+static void
+api_early_cb (SoupServer *server, SoupServerMessage *msg, const char *path,
+    GHashTable *query, gpointer user_data)
+{
+  FerryApp *app = user_data;
+  goffset announced =
+      soup_message_headers_get_content_length
+      (soup_server_message_get_request_headers (msg));
+
+  if (announced > (goffset) ferry_app_get_config (app)->max_body_bytes)
+    reply_error_literal (msg, FERRY_ERROR_BODY_TOO_LARGE,
+        "the request body is too large");
+}
+
+static void
+config_cb (SoupServer *server, SoupServerMessage *msg, const char *path,
+    GHashTable *query, gpointer user_data)
+{
+  FerryApp *app = user_data;
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  g_autoptr (JsonNode) root = NULL;
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "wsPort");
+  json_builder_add_int_value (b, ferry_app_get_ws_port (app));
+  json_builder_end_object (b);
+  root = json_builder_get_root (b);
+  reply_json (msg, 200, root);
+}
+
+/* The player page, compiled in: the binary works from any directory. */
+static void
+static_cb (SoupServer *server, SoupServerMessage *msg, const char *path,
+    GHashTable *query, gpointer user_data)
+{
+  const char *method = soup_server_message_get_method (msg);
+  g_autofree char *res_path = NULL;
+  g_autoptr (GBytes) bytes = NULL;
+  const char *type = "application/octet-stream";
+
+  if (!g_str_equal (method, "GET") && !g_str_equal (method, "HEAD")) {
+    reply_error_literal (msg, FERRY_ERROR_METHOD_NOT_ALLOWED,
+        "only GET is allowed here");
+    return;
+  }
+  if (g_str_equal (path, "/"))
+    path = "/index.html";
+  if (strstr (path, "..") == NULL)
+    res_path = g_strconcat ("/org/ferry/www", path, NULL);
+  if (res_path)
+    bytes = g_resources_lookup_data (res_path, G_RESOURCE_LOOKUP_FLAGS_NONE,
+        NULL);
+  if (bytes == NULL) {
+    reply_error_literal (msg, FERRY_ERROR_NOT_FOUND, "no such page");
+    return;
+  }
+  if (g_str_has_suffix (path, ".html"))
+    type = "text/html; charset=utf-8";
+  else if (g_str_has_suffix (path, ".js"))
+    type = "text/javascript; charset=utf-8";
+  else if (g_str_has_suffix (path, ".css"))
+    type = "text/css; charset=utf-8";
+  soup_server_message_set_status (msg, 200, NULL);
+  soup_message_headers_replace (soup_server_message_get_response_headers
+      (msg), "Cache-Control", "no-cache");
+  soup_server_message_set_response (msg, type, SOUP_MEMORY_COPY,
+      g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes));
+}
+
+/**
+ * ferry_rest_install:
+ * Adds the REST API, /config.json and the player page to @server.
+ */
+void
+ferry_rest_install (FerryApp *app, SoupServer *server)
+{
+  if (ferry_rest_debug == NULL)
+    GST_DEBUG_CATEGORY_INIT (ferry_rest_debug, "ferry-rest", 0,
+        "Ferry REST API");
+  soup_server_add_early_handler (server, API_PREFIX, api_early_cb, app, NULL);
+  soup_server_add_handler (server, API_PREFIX, api_cb, app, NULL);
+  soup_server_add_handler (server, "/config.json", config_cb, app, NULL);
+  soup_server_add_handler (server, "/", static_cb, app, NULL);
+}

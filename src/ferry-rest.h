@@ -1,0 +1,17 @@
+/* ferry-rest.h — the WCS-compatible REST API (`/rest-api/pull/rtmp/…`), the player page
+ * (`/`, embedded with GResource) and `/config.json` for the page.
+ *
+ * Handlers are thin: parse → validate → call FerryRegistry/FerryStream → map errors
+ * through ferry-errors.c. They never wait on a pipeline: a pull answers PENDING at once.
+ * Runs on: the main context (libsoup calls handlers where the server listens).
+ */
+#pragma once
+
+#include <libsoup/soup.h>
+#include "ferry-app.h"
+
+G_BEGIN_DECLS
+
+void ferry_rest_install (FerryApp *app, SoupServer *server);
+
+G_END_DECLS

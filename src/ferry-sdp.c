@@ -1,0 +1,187 @@
+/* ferry-sdp.c — see ferry-sdp.h. Pure functions. */
+#include "ferry-sdp.h"
+#include "ferry-errors.h"
+
+#include <string.h>
+
+/* Returns the value of @param in an fmtp parameter list ("a=1;b=2"), or NULL. */
+static char *
+fmtp_param (const char *params, const char *param)
+{
+  g_auto (GStrv) parts = g_strsplit (params, ";", -1);
+  gsize len = strlen (param);
+
+  for (char **p = parts; *p != NULL; p++) {
+    const char *s = *p;
+    while (g_ascii_isspace (*s))
+      s++;
+    if (g_ascii_strncasecmp (s, param, len) == 0 && s[len] == '=')
+      return g_strstrip (g_strdup (s + len + 1));
+  }
+  return NULL;
+}
+
+/* fmtp parameters of payload @pt in @media, or NULL. (transfer none) */
+static const char *
+find_fmtp (const GstSDPMedia *media, gint pt)
+{
+  for (guint i = 0; i < gst_sdp_media_attributes_len (media); i++) {
+    const GstSDPAttribute *a = gst_sdp_media_get_attribute (media, i);
+    char *end = NULL;
+    gint64 v;
+
+    if (g_strcmp0 (a->key, "fmtp") != 0 || a->value == NULL)
+      continue;
+    v = g_ascii_strtoll (a->value, &end, 10);
+    if (end != a->value && v == pt && *end == ' ')
+      return end + 1;
+  }
+  return NULL;
+}
+
+/* Ranks an H.264 profile-level-id: constrained baseline 42e01f is what Chromium decodes
+ * everywhere (wcs-websocket-protocol.md §9.6); any other profile still works for
+ * receiving, since browsers do not enforce the profile on receive. */
+static gint
+h264_rank (const char *plid)
+{
+  if (plid == NULL)
+    return 1;
+  if (g_ascii_strcasecmp (plid, "42e01f") == 0)
+    return 4;
+  if (g_ascii_strncasecmp (plid, "42e0", 4) == 0)
+    return 3;
+  if (g_ascii_strncasecmp (plid, "42", 2) == 0)
+    return 2;
+  return 1;
+}
+
+static void
+scan_media (const GstSDPMedia *media, gint *opus_pt, gint *h264_pt,
+    char *plid_out)
+{
+  gint best_rank = 0;
+
+  for (guint i = 0; i < gst_sdp_media_attributes_len (media); i++) {
+    const GstSDPAttribute *a = gst_sdp_media_get_attribute (media, i);
+    g_auto (GStrv) words = NULL;
+    g_auto (GStrv) enc = NULL;
+    gint64 pt;
+    char *end = NULL;
+
+    if (g_strcmp0 (a->key, "rtpmap") != 0 || a->value == NULL)
+      continue;
+    words = g_strsplit (a->value, " ", 2);
+    if (words[0] == NULL || words[1] == NULL)
+      continue;
+    pt = g_ascii_strtoll (words[0], &end, 10);
+    if (end == words[0] || *end != '\0' || pt < 0 || pt > 127)
+      continue;
+    enc = g_strsplit (words[1], "/", 3);
+    if (enc[0] == NULL || enc[1] == NULL)
+      continue;
+
+    if (opus_pt && *opus_pt < 0 && g_ascii_strcasecmp (enc[0], "opus") == 0
+        && g_str_equal (enc[1], "48000"))
+      *opus_pt = (gint) pt;
+
+    if (h264_pt && g_ascii_strcasecmp (enc[0], "H264") == 0
+        && g_str_equal (enc[1], "90000")) {
+      const char *fmtp = find_fmtp (media, (gint) pt);
+      g_autofree char *mode = fmtp ? fmtp_param (fmtp, "packetization-mode")
+          : NULL;
+      g_autofree char *plid = fmtp ? fmtp_param (fmtp, "profile-level-id")
+          : NULL;
+      gint rank;
+
+      /* Mode 0 would need single-NAL packets of at most one MTU; Ferry passes the
+       * source's NAL units through, so it needs FU-A (mode 1). */
+      if (g_strcmp0 (mode, "1") != 0)
+        continue;
+      rank = h264_rank (plid);
+      if (rank > best_rank) {
+        best_rank = rank;
+        *h264_pt = (gint) pt;
+        g_strlcpy (plid_out, plid && strlen (plid) == 6 ? plid : "", 7);
+      }
+    }
+  }
+}
+
+/**
+ * ferry_sdp_parse_offer:
+ * @text: the offer as received
+ * @info: (out caller-allocates): what Ferry can send for this offer
+ * @msg: (out) (transfer full) (optional): the parsed offer
+ *
+ * Fails only when @text is not an SDP with at least one m-line; an offer without a
+ * usable codec parses fine and says so with -1 payload types.
+ */
+gboolean
+ferry_sdp_parse_offer (const char *text, FerryOfferInfo *info,
+    GstSDPMessage **msg, GError **error)
+{
+  GstSDPMessage *sdp = NULL;
+
+  memset (info, 0, sizeof *info);
+  info->audio_mline = info->video_mline = -1;
+  info->opus_pt = info->h264_pt = -1;
+
+  if (text == NULL || !g_str_has_prefix (text, "v=0")
+      || gst_sdp_message_new_from_text (text, &sdp) != GST_SDP_OK) {
+    g_set_error (error, FERRY_ERROR, FERRY_ERROR_INVALID_PARAMETER,
+        "the offer is not an SDP");
+    return FALSE;
+  }
+  if (gst_sdp_message_medias_len (sdp) == 0) {
+    gst_sdp_message_free (sdp);
+    g_set_error (error, FERRY_ERROR, FERRY_ERROR_INVALID_PARAMETER,
+        "the offer has no media section");
+    return FALSE;
+  }
+
+  for (guint i = 0; i < gst_sdp_message_medias_len (sdp); i++) {
+    const GstSDPMedia *m = gst_sdp_message_get_media (sdp, i);
+    const char *kind = gst_sdp_media_get_media (m);
+
+    if (gst_sdp_media_get_port (m) == 0 && !gst_sdp_media_get_attribute_val (m,
+            "bundle-only"))
+      continue;
+    if (g_strcmp0 (kind, "audio") == 0 && info->audio_mline < 0) {
+      info->audio_mline = i;
+      scan_media (m, &info->opus_pt, NULL, NULL);
+    } else if (g_strcmp0 (kind, "video") == 0 && info->video_mline < 0) {
+      info->video_mline = i;
+      scan_media (m, NULL, &info->h264_pt, info->profile_level_id);
+    }
+  }
+
+  if (msg)
+    *msg = sdp;
+  else
+    gst_sdp_message_free (sdp);
+  return TRUE;
+}
+
+/**
+ * ferry_sdp_add_msid:
+ * Puts every sending m-section of @answer into one MediaStream (`a=msid:<id> <track>`).
+ * Without it Chromium may split audio and video into two MediaStreams and the WCS SDK
+ * then attaches only the video one (pitfalls.md: 4 of 10 viewers had no sound).
+ */
+void
+ferry_sdp_add_msid (GstSDPMessage *answer, const char *stream_id)
+{
+  for (guint i = 0; i < gst_sdp_message_medias_len (answer); i++) {
+    GstSDPMedia *m = (GstSDPMedia *) gst_sdp_message_get_media (answer, i);
+    g_autofree char *value = NULL;
+
+    if (gst_sdp_media_get_attribute_val (m, "msid") != NULL
+        || gst_sdp_media_get_port (m) == 0
+        || gst_sdp_media_get_attribute_val (m, "inactive") != NULL)
+      continue;
+    value = g_strdup_printf ("%s %s-%s", stream_id, stream_id,
+        gst_sdp_media_get_media (m));
+    gst_sdp_media_add_attribute (m, "msid", value);
+  }
+}

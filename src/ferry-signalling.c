@@ -1,0 +1,364 @@
+/* ferry-signalling.c — see ferry-signalling.h. Main context only. */
+#include "ferry-signalling.h"
+#include "ferry-invoke.h"
+#include "ferry-json.h"
+#include "ferry-registry.h"
+#include "ferry-viewer.h"
+#include "ferry-wcs.h"
+
+#include <gst/gst.h>
+
+GST_DEBUG_CATEGORY_STATIC (ferry_signalling_debug);
+#define GST_CAT_DEFAULT ferry_signalling_debug
+
+struct _FerrySignalling
+{
+  FerryApp *app;                /* borrowed */
+  SoupServer *server;           /* owned ref */
+  GHashTable *clients;          /* Client* set, owned */
+  GSource *ping;
+};
+
+typedef struct
+{
+  FerryViewer *viewer;          /* owned */
+  char *name;                   /* the requested stream name, echoed in statuses */
+  gboolean has_audio, has_video;
+} Play;
+
+typedef struct
+{
+  FerrySignalling *sig;
+  SoupWebsocketConnection *conn;        /* owned */
+  char *id;
+  GHashTable *plays;            /* mediaSessionId → Play*, owned */
+  gboolean closing;
+} Client;
+
+static void
+play_free (gpointer data)
+{
+  Play *p = data;
+  g_clear_object (&p->viewer);
+  g_free (p->name);
+  g_free (p);
+}
+
+static void
+client_send (Client *c, char *text)
+{
+  if (!c->closing && soup_websocket_connection_get_state (c->conn) ==
+      SOUP_WEBSOCKET_STATE_OPEN)
+    soup_websocket_connection_send_text (c->conn, text);
+  g_free (text);
+}
+
+static void
+send_status (Client *c, const char *msid, const char *name,
+    gboolean has_audio, gboolean has_video, const char *status,
+    const char *info)
+{
+  FerryWcsStatus st = {
+    .media_session_id = msid,
+    .name = name,
+    .status = status,
+    .info = info,
+    .has_audio = has_audio,
+    .has_video = has_video,
+  };
+  GST_DEBUG ("client %s: %s → %s%s%s", c->id, msid, status, info ? " " : "",
+      info ? info : "");
+  client_send (c, ferry_wcs_stream_status (&st));
+}
+
+/* FerryViewerEvents, main context. */
+static void
+viewer_answer (gpointer user_data, FerryViewer *viewer, const char *sdp)
+{
+  Client *c = user_data;
+  client_send (c, ferry_wcs_set_remote_sdp (ferry_viewer_get_id (viewer),
+          sdp));
+}
+
+static void
+viewer_status (gpointer user_data, FerryViewer *viewer, const char *status,
+    const char *info)
+{
+  Client *c = user_data;
+  Play *p = g_hash_table_lookup (c->plays, ferry_viewer_get_id (viewer));
+
+  send_status (c, ferry_viewer_get_id (viewer), p ? p->name : NULL,
+      p ? p->has_audio : TRUE, p ? p->has_video : TRUE, status, info);
+}
+
+static void
+viewer_closed (gpointer user_data, FerryViewer *viewer)
+{
+  Client *c = user_data;
+  Play *p = g_hash_table_lookup (c->plays, ferry_viewer_get_id (viewer));
+
+  if (p && p->viewer == viewer)
+    g_hash_table_remove (c->plays, ferry_viewer_get_id (viewer));
+}
+
+static const FerryViewerEvents viewer_events = {
+  .answer = viewer_answer,
+  .status = viewer_status,
+  .closed = viewer_closed,
+};
+
+static void
+handle_connection (Client *c, JsonObject *payload)
+{
+  const char *app_key = NULL, *version = NULL;
+
+  if (payload) {
+    ferry_json_get_string (payload, "appKey", &app_key, NULL);
+    ferry_json_get_string (payload, "clientVersion", &version, NULL);
+  }
+  client_send (c, ferry_wcs_get_user_data (c->id, app_key, version));
+}
+
+static void
+handle_play (Client *c, JsonObject *payload)
+{
+  FerryRegistry *registry = ferry_app_get_registry (c->sig->app);
+  const char *msid = NULL, *name = NULL, *sdp = NULL, *provider = NULL;
+  g_autoptr (FerryStream) stream = NULL;
+  g_autoptr (GError) error = NULL;
+  FerryViewer *viewer;
+  Play *play;
+
+  if (payload == NULL)
+    return;
+  ferry_json_get_string (payload, "mediaSessionId", &msid, NULL);
+  ferry_json_get_string (payload, "name", &name, NULL);
+  ferry_json_get_string (payload, "sdp", &sdp, NULL);
+  ferry_json_get_string (payload, "mediaProvider", &provider, NULL);
+
+  if (msid == NULL || *msid == '\0') {
+    send_status (c, NULL, name, TRUE, TRUE, "FAILED", "MediaSessionId is null");
+    return;
+  }
+  if (g_hash_table_contains (c->plays, msid)) {
+    send_status (c, msid, name, TRUE, TRUE, "FAILED",
+        "MediaSessionId is already in use");
+    return;
+  }
+  if (provider != NULL && g_strcmp0 (provider, "WebRTC") != 0) {
+    send_status (c, msid, name, TRUE, TRUE, "FAILED",
+        "Media provider is not supported: only WebRTC");
+    return;
+  }
+  if (name != NULL)
+    stream = ferry_registry_lookup_name (registry, name);
+  if (stream == NULL || !ferry_stream_is_active (stream)) {
+    GST_INFO ("client %s: play %s: no such stream", c->id, name);
+    send_status (c, msid, name, TRUE, TRUE, "FAILED", "Stream not found");
+    return;
+  }
+  viewer = ferry_viewer_new (c->sig->app, msid, sdp, &viewer_events, c,
+      &error);
+  if (viewer == NULL) {
+    GST_INFO ("client %s: play %s: %s", c->id, name, error->message);
+    send_status (c, msid, name, TRUE, TRUE, "FAILED",
+        "Failed to add stream to proxy");
+    return;
+  }
+  play = g_new0 (Play, 1);
+  play->viewer = viewer;
+  play->name = g_strdup (name);
+  play->has_audio = play->has_video = TRUE;
+  ferry_json_get_bool (payload, "hasAudio", &play->has_audio, NULL);
+  ferry_json_get_bool (payload, "hasVideo", &play->has_video, NULL);
+  g_hash_table_insert (c->plays, g_strdup (msid), play);
+  GST_INFO ("client %s: viewer %s plays %s", c->id, msid, name);
+  ferry_stream_add_viewer (stream, viewer);
+}
+
+static void
+handle_stop (Client *c, JsonObject *payload)
+{
+  const char *msid = NULL;
+  Play *p;
+
+  if (payload == NULL)
+    return;
+  ferry_json_get_string (payload, "mediaSessionId", &msid, NULL);
+  p = msid ? g_hash_table_lookup (c->plays, msid) : NULL;
+  /* A second stop, or a stop for an id we never saw, is ignored (§5.3). */
+  if (p == NULL)
+    return;
+  ferry_viewer_close (p->viewer, "STOPPED", "Stopped by user");
+}
+
+/* Main context (libsoup). Unknown messages, bad JSON and binary frames are ignored:
+ * the protocol says never to close the socket over them. */
+static void
+message_cb (SoupWebsocketConnection *conn, gint type, GBytes *message,
+    gpointer user_data)
+{
+  Client *c = user_data;
+  g_autoptr (JsonObject) root = NULL;
+  g_autoptr (GError) error = NULL;
+  const char *name = NULL;
+  JsonObject *payload = NULL;
+  JsonNode *data;
+  gsize len;
+  const char *text;
+
+  if (type != SOUP_WEBSOCKET_DATA_TEXT)
+    return;
+  text = g_bytes_get_data (message, &len);
+  root = ferry_json_parse_object (text, len, &error);
+  if (root == NULL) {
+    GST_INFO ("client %s: ignoring a malformed message: %s", c->id,
+        error->message);
+    return;
+  }
+  if (!ferry_json_get_string (root, "message", &name, NULL) || name == NULL)
+    return;
+  data = json_object_get_member (root, "data");
+  if (data && JSON_NODE_HOLDS_ARRAY (data)
+      && json_array_get_length (json_node_get_array (data)) > 0) {
+    JsonNode *first = json_array_get_element (json_node_get_array (data), 0);
+    if (JSON_NODE_HOLDS_OBJECT (first))
+      payload = json_node_get_object (first);
+  }
+
+  GST_LOG ("client %s: %s", c->id, name);
+  if (g_str_equal (name, "connection"))
+    handle_connection (c, payload);
+  else if (g_str_equal (name, "playStream"))
+    handle_play (c, payload);
+  else if (g_str_equal (name, "stopStream"))
+    handle_stop (c, payload);
+  else if (g_str_equal (name, "pong") || g_str_equal (name, "ping"))
+    ;
+  else
+    GST_DEBUG ("client %s: ignoring message %s", c->id, name);
+}
+
+/* Frees the client's viewers without reporting (nobody to report to). */
+static void
+client_free (gpointer data)
+{
+  Client *c = data;
+  GList *plays = g_hash_table_get_values (c->plays);
+  GList *viewers = NULL;
+
+  c->closing = TRUE;
+  for (GList *l = plays; l; l = l->next)
+    viewers = g_list_prepend (viewers, g_object_ref (((Play *) l->data)->viewer));
+  g_list_free (plays);
+  for (GList *l = viewers; l; l = l->next)
+    ferry_viewer_close (l->data, NULL, NULL);
+  g_list_free_full (viewers, g_object_unref);
+
+  g_signal_handlers_disconnect_by_data (c->conn, c);
+  if (soup_websocket_connection_get_state (c->conn) ==
+      SOUP_WEBSOCKET_STATE_OPEN)
+    soup_websocket_connection_close (c->conn, SOUP_WEBSOCKET_CLOSE_GOING_AWAY,
+        NULL);
+  g_object_unref (c->conn);
+  g_hash_table_unref (c->plays);
+  GST_INFO ("client %s: gone", c->id);
+  g_free (c->id);
+  g_free (c);
+}
+
+static void
+closed_cb (SoupWebsocketConnection *conn, gpointer user_data)
+{
+  Client *c = user_data;
+  GST_INFO ("client %s: socket closed (code %u)", c->id,
+      soup_websocket_connection_get_close_code (conn));
+  g_hash_table_remove (c->sig->clients, c);
+}
+
+/* Main context (libsoup): a new WebSocket. The connection is borrowed: keep a ref. */
+static void
+websocket_cb (SoupServer *server, SoupServerMessage *msg, const char *path,
+    SoupWebsocketConnection *conn, gpointer user_data)
+{
+  FerrySignalling *self = user_data;
+  Client *c = g_new0 (Client, 1);
+  GSocketAddress *remote = soup_server_message_get_remote_address (msg);
+  g_autofree char *peer = NULL;
+
+  c->sig = self;
+  c->conn = g_object_ref (conn);
+  c->id = g_uuid_string_random ();
+  c->plays = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+      play_free);
+  /* SDP offers are a few KiB; anything near the default 128 KiB cap is abuse. */
+  soup_websocket_connection_set_max_incoming_payload_size (conn, 256 * 1024);
+  g_signal_connect (conn, "message", G_CALLBACK (message_cb), c);
+  g_signal_connect (conn, "closed", G_CALLBACK (closed_cb), c);
+  g_hash_table_add (self->clients, c);
+  if (G_IS_INET_SOCKET_ADDRESS (remote))
+    peer = g_inet_address_to_string (g_inet_socket_address_get_address
+        (G_INET_SOCKET_ADDRESS (remote)));
+  GST_INFO ("client %s: connected from %s", c->id, peer ? peer : "?");
+}
+
+static gboolean
+ping_cb (gpointer user_data)
+{
+  FerrySignalling *self = user_data;
+  GHashTableIter it;
+  gpointer key;
+
+  g_hash_table_iter_init (&it, self->clients);
+  while (g_hash_table_iter_next (&it, &key, NULL))
+    client_send (key, ferry_wcs_ping ());
+  return G_SOURCE_CONTINUE;
+}
+
+/**
+ * ferry_signalling_new:
+ * @server: (transfer none): the server for the WebSocket port; every path is accepted,
+ *   as the SDK connects to whatever URL the page gives it (usually "/").
+ */
+FerrySignalling *
+ferry_signalling_new (FerryApp *app, SoupServer *server)
+{
+  FerrySignalling *self = g_new0 (FerrySignalling, 1);
+  guint interval = ferry_app_get_config (app)->ping_interval_s;
+
+  if (ferry_signalling_debug == NULL)
+    GST_DEBUG_CATEGORY_INIT (ferry_signalling_debug, "ferry-signalling", 0,
+        "Ferry WCS WebSocket signalling");
+  self->app = app;
+  self->server = g_object_ref (server);
+  self->clients = g_hash_table_new_full (NULL, NULL, client_free, NULL);
+  soup_server_add_websocket_handler (server, NULL, NULL, NULL, websocket_cb,
+      self, NULL);
+  if (interval > 0) {
+    self->ping = g_timeout_source_new_seconds (interval);
+    g_source_set_callback (self->ping, ping_cb, self, NULL);
+    g_source_attach (self->ping, ferry_app_get_context (app));
+  }
+  return self;
+}
+
+void
+ferry_signalling_free (FerrySignalling *self)
+{
+  if (self == NULL)
+    return;
+  if (self->ping) {
+    g_source_destroy (self->ping);
+    g_source_unref (self->ping);
+  }
+  soup_server_remove_handler (self->server, NULL);
+  g_hash_table_unref (self->clients);
+  g_object_unref (self->server);
+  g_free (self);
+}
+
+guint
+ferry_signalling_get_n_clients (FerrySignalling *self)
+{
+  return g_hash_table_size (self->clients);
+}

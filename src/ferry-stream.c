@@ -1,0 +1,519 @@
+/* ferry-stream.c — see ferry-stream.h. Main context only. */
+#include "ferry-stream.h"
+#include "ferry-errors.h"
+#include "ferry-ingest.h"
+#include "ferry-viewer.h"
+
+GST_DEBUG_CATEGORY_STATIC (ferry_stream_debug);
+#define GST_CAT_DEFAULT ferry_stream_debug
+
+struct _FerryStream
+{
+  GObject parent;
+
+  FerryApp *app;                /* borrowed: the app outlives its streams */
+  char *id;                     /* localMediaSessionId */
+  char *name;                   /* localStreamName */
+  char *uri;
+  gboolean has_audio, has_video, record;
+
+  FerryStreamStatus status;
+  char *info;                   /* why FAILED/STOPPED, in words */
+  gboolean stopping;
+
+  GstElement *pipeline;
+  FerryIngest ingest;
+  GSource *bus_source;
+  GSource *connect_timeout;
+
+  GList *viewers;               /* FerryViewer*, owned: attached to the tees */
+  GList *waiting;               /* FerryViewer*, owned: waiting for PLAYING */
+};
+
+G_DEFINE_TYPE (FerryStream, ferry_stream, G_TYPE_OBJECT)
+
+static void
+ferry_stream_dispose (GObject *object)
+{
+  FerryStream *self = FERRY_STREAM (object);
+
+  /* Normally already done by shutdown; this covers a stream dropped while active. */
+  if (self->bus_source) {
+    g_source_destroy (self->bus_source);
+    g_clear_pointer (&self->bus_source, g_source_unref);
+  }
+  if (self->connect_timeout) {
+    g_source_destroy (self->connect_timeout);
+    g_clear_pointer (&self->connect_timeout, g_source_unref);
+  }
+  if (self->pipeline) {
+    gst_element_set_state (self->pipeline, GST_STATE_NULL);
+    g_clear_object (&self->pipeline);
+  }
+  g_list_free_full (g_steal_pointer (&self->viewers), g_object_unref);
+  g_list_free_full (g_steal_pointer (&self->waiting), g_object_unref);
+  G_OBJECT_CLASS (ferry_stream_parent_class)->dispose (object);
+}
+
+static void
+ferry_stream_finalize (GObject *object)
+{
+  FerryStream *self = FERRY_STREAM (object);
+
+  g_free (self->id);
+  g_free (self->name);
+  g_free (self->uri);
+  g_free (self->info);
+  G_OBJECT_CLASS (ferry_stream_parent_class)->finalize (object);
+}
+
+static void
+ferry_stream_class_init (FerryStreamClass *klass)
+{
+  GObjectClass *oclass = G_OBJECT_CLASS (klass);
+
+  oclass->dispose = ferry_stream_dispose;
+  oclass->finalize = ferry_stream_finalize;
+  GST_DEBUG_CATEGORY_INIT (ferry_stream_debug, "ferry-stream", 0,
+      "Ferry pulled stream");
+}
+
+static void
+ferry_stream_init (FerryStream *self)
+{
+}
+
+/**
+ * ferry_stream_new:
+ * Returns: (transfer full): a PENDING stream; nothing runs until ferry_stream_start().
+ */
+FerryStream *
+ferry_stream_new (FerryApp *app, const char *uri, const char *name,
+    gboolean has_audio, gboolean has_video, gboolean record)
+{
+  FerryStream *self = g_object_new (FERRY_TYPE_STREAM, NULL);
+
+  self->app = app;
+  self->id = g_uuid_string_random ();
+  self->uri = g_strdup (uri);
+  self->name = g_strdup (name);
+  self->has_audio = has_audio;
+  self->has_video = has_video;
+  self->record = record;
+  self->status = FERRY_STREAM_PENDING;
+  return self;
+}
+
+const char *
+ferry_stream_status_to_string (FerryStreamStatus status)
+{
+  switch (status) {
+    case FERRY_STREAM_PENDING:
+      return "PENDING";
+    case FERRY_STREAM_PLAYING:
+      return "PLAYING";
+    case FERRY_STREAM_FAILED:
+      return "FAILED";
+    case FERRY_STREAM_STOPPED:
+      return "STOPPED";
+  }
+  return "FAILED";
+}
+
+static void
+set_status (FerryStream *self, FerryStreamStatus status, const char *info)
+{
+  GST_INFO ("stream %s (%s): %s → %s%s%s", self->name, self->id,
+      ferry_stream_status_to_string (self->status),
+      ferry_stream_status_to_string (status), info ? ": " : "",
+      info ? info : "");
+  self->status = status;
+  g_free (self->info);
+  self->info = g_strdup (info);
+}
+
+/* Main context: media reached a tee. Viewers waiting for the stream attach now. */
+static void
+on_playing (FerryStream *self)
+{
+  GList *waiting;
+
+  if (self->status != FERRY_STREAM_PENDING)
+    return;
+  set_status (self, FERRY_STREAM_PLAYING, NULL);
+  if (self->connect_timeout) {
+    g_source_destroy (self->connect_timeout);
+    g_clear_pointer (&self->connect_timeout, g_source_unref);
+  }
+
+  waiting = g_steal_pointer (&self->waiting);
+  for (GList *l = waiting; l; l = l->next) {
+    FerryViewer *v = l->data;
+    g_autoptr (GError) error = NULL;
+
+    self->viewers = g_list_append (self->viewers, g_object_ref (v));
+    if (!ferry_viewer_attach (v, self, &error)) {
+      GST_WARNING ("stream %s: viewer %s: %s", self->name,
+          ferry_viewer_get_id (v), error->message);
+      ferry_viewer_close (v, "FAILED", "Failed to add stream to proxy");
+    }
+  }
+  g_list_free_full (waiting, g_object_unref);
+}
+
+static FerryViewer *
+find_viewer_of (FerryStream *self, GstObject *src)
+{
+  for (GList *l = self->viewers; l; l = l->next) {
+    GstElement *bin = ferry_viewer_get_bin (l->data);
+    if (bin && (src == GST_OBJECT (bin)
+            || gst_object_has_as_ancestor (src, GST_OBJECT (bin))))
+      return l->data;
+  }
+  return NULL;
+}
+
+/* rtmp2src's messages are precise but technical; keep them, drop the "GStreamer
+ * error:" style prefixes so `info` reads like a reason. */
+static char *
+describe_error (GError *error, const char *debug)
+{
+  if (error->domain == GST_RESOURCE_ERROR
+      && error->code == GST_RESOURCE_ERROR_NOT_FOUND)
+    return g_strdup_printf ("stream not found on origin: %s", error->message);
+  return g_strdup (error->message);
+}
+
+static void
+handle_element_message (FerryStream *self, GstMessage *msg)
+{
+  const GstStructure *s = gst_message_get_structure (msg);
+
+  if (s == NULL)
+    return;
+  if (gst_structure_has_name (s, "ferry-media-flowing")) {
+    GST_DEBUG ("stream %s: %s flowing", self->name,
+        gst_structure_get_string (s, "kind"));
+    on_playing (self);
+  } else if (gst_structure_has_name (s, "ferry-unsupported-codec")) {
+    const char *kind = gst_structure_get_string (s, "kind");
+    g_autofree char *info = g_strdup_printf ("unsupported %s codec: %s",
+        kind, gst_structure_get_string (s, "caps"));
+    /* A missing track is not fatal as long as the other one plays; a wanted but
+     * unplayable track is, because viewers would get a black or silent picture. */
+    ferry_stream_shutdown (self, FERRY_STREAM_FAILED, info, "FAILED", info);
+  }
+}
+
+/* Main context (the watch is attached to the app's context). */
+static gboolean
+bus_cb (GstBus *bus, GstMessage *msg, gpointer user_data)
+{
+  FerryStream *self = user_data;
+
+  switch (GST_MESSAGE_TYPE (msg)) {
+    case GST_MESSAGE_ERROR:{
+      g_autoptr (GError) error = NULL;
+      g_autofree char *debug = NULL;
+      FerryViewer *viewer;
+
+      gst_message_parse_error (msg, &error, &debug);
+      viewer = find_viewer_of (self, GST_MESSAGE_SRC (msg));
+      if (viewer != NULL) {
+        GST_WARNING ("stream %s: viewer %s failed: %s (%s)", self->name,
+            ferry_viewer_get_id (viewer), error->message, debug);
+        ferry_viewer_close (viewer, "FAILED", "Failed by error");
+      } else {
+        g_autofree char *info = describe_error (error, debug);
+        GST_WARNING ("stream %s: %s (%s)", self->name, error->message, debug);
+        GST_DEBUG_BIN_TO_DOT_FILE_WITH_TS (GST_BIN (self->pipeline),
+            GST_DEBUG_GRAPH_SHOW_ALL, "ferry-error");
+        ferry_stream_shutdown (self, FERRY_STREAM_FAILED, info, "FAILED",
+            info);
+      }
+      break;
+    }
+    case GST_MESSAGE_WARNING:{
+      g_autoptr (GError) error = NULL;
+      g_autofree char *debug = NULL;
+      gst_message_parse_warning (msg, &error, &debug);
+      GST_WARNING ("stream %s: %s: %s (%s)", self->name,
+          GST_MESSAGE_SRC_NAME (msg), error->message, debug);
+      break;
+    }
+    case GST_MESSAGE_EOS:
+      /* The origin ended the stream (unpublish). */
+      ferry_stream_shutdown (self, FERRY_STREAM_STOPPED,
+          "the source ended the stream", "STOPPED",
+          "Stopped by publisher stop");
+      break;
+    case GST_MESSAGE_LATENCY:
+      gst_bin_recalculate_latency (GST_BIN (self->pipeline));
+      break;
+    case GST_MESSAGE_ELEMENT:
+      handle_element_message (self, msg);
+      break;
+    default:
+      break;
+  }
+  return G_SOURCE_CONTINUE;
+}
+
+/* Main context. */
+static gboolean
+connect_timeout_cb (gpointer user_data)
+{
+  FerryStream *self = user_data;
+  g_autofree char *info = g_strdup_printf ("no media from the source within "
+      "%u s", ferry_app_get_config (self->app)->connect_timeout_s);
+
+  g_clear_pointer (&self->connect_timeout, g_source_unref);
+  ferry_stream_shutdown (self, FERRY_STREAM_FAILED, info, "FAILED", info);
+  return G_SOURCE_REMOVE;
+}
+
+/**
+ * ferry_stream_start:
+ * Builds the pipeline and starts connecting. Status stays PENDING until media reaches a
+ * tee; an unreachable source reaches FAILED within the connect timeout at the latest.
+ */
+gboolean
+ferry_stream_start (FerryStream *self, GError **error)
+{
+  const FerryConfig *config = ferry_app_get_config (self->app);
+  g_autofree char *pname = g_strdup_printf ("ferry-%s", self->id);
+  FerryIngestOptions opts = {
+    .uri = self->uri,
+    .want_audio = self->has_audio,
+    .want_video = self->has_video,
+    .rtmp_timeout_s = config->rtmp_timeout_s,
+    .idle_timeout_s = config->idle_timeout_s,
+    .opus_bitrate = config->opus_bitrate,
+  };
+  g_autoptr (GstBus) bus = NULL;
+
+  g_return_val_if_fail (self->pipeline == NULL, FALSE);
+
+  self->pipeline = gst_object_ref_sink (gst_pipeline_new (pname));
+  if (!ferry_ingest_build (GST_BIN (self->pipeline), self->id, &opts,
+          &self->ingest, error))
+    return FALSE;
+
+  bus = gst_pipeline_get_bus (GST_PIPELINE (self->pipeline));
+  self->bus_source = gst_bus_create_watch (bus);
+  g_source_set_callback (self->bus_source, (GSourceFunc) G_CALLBACK (bus_cb),
+      g_object_ref (self), g_object_unref);
+  g_source_attach (self->bus_source, ferry_app_get_context (self->app));
+
+  self->connect_timeout = g_timeout_source_new_seconds
+      (config->connect_timeout_s);
+  g_source_set_callback (self->connect_timeout, connect_timeout_cb, self,
+      NULL);
+  g_source_attach (self->connect_timeout, ferry_app_get_context (self->app));
+
+  if (gst_element_set_state (self->pipeline,
+          GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
+    g_set_error (error, FERRY_ERROR, FERRY_ERROR_INTERNAL,
+        "the pipeline refused to start");
+    return FALSE;
+  }
+  GST_INFO ("stream %s (%s): pulling %s", self->name, self->id, self->uri);
+  return TRUE;
+}
+
+static gpointer
+ref_copy (gconstpointer src, gpointer unused)
+{
+  return g_object_ref ((gpointer) src);
+}
+
+static void
+close_viewers (GList **list, const char *status, const char *info)
+{
+  GList *copy = g_list_copy_deep (*list, ref_copy, NULL);
+  for (GList *l = copy; l; l = l->next)
+    ferry_viewer_close (l->data, status, info);
+  g_list_free_full (copy, g_object_unref);
+}
+
+/**
+ * ferry_stream_shutdown:
+ * Ends the stream for good: every viewer gets @viewer_status/@viewer_info, the pipeline
+ * goes to NULL (from the main context, so webrtcbins may stop their threads), and the
+ * stream keeps only its final @status and @info for find_all. Idempotent.
+ */
+void
+ferry_stream_shutdown (FerryStream *self, FerryStreamStatus status,
+    const char *info, const char *viewer_status, const char *viewer_info)
+{
+  g_autoptr (FerryStream) keep = g_object_ref (self);
+
+  if (self->stopping)
+    return;
+  self->stopping = TRUE;
+  set_status (self, status, info);
+
+  if (self->connect_timeout) {
+    g_source_destroy (self->connect_timeout);
+    g_clear_pointer (&self->connect_timeout, g_source_unref);
+  }
+  close_viewers (&self->waiting, viewer_status, viewer_info);
+  close_viewers (&self->viewers, viewer_status, viewer_info);
+
+  if (self->bus_source) {
+    g_source_destroy (self->bus_source);
+    g_clear_pointer (&self->bus_source, g_source_unref);
+  }
+  if (self->pipeline) {
+    gst_element_set_state (self->pipeline, GST_STATE_NULL);
+    g_clear_object (&self->pipeline);
+  }
+  self->ingest.video_tee = self->ingest.audio_tee = NULL;
+}
+
+/**
+ * ferry_stream_add_viewer:
+ * @viewer: (transfer none)
+ * Attaches @viewer now if the stream plays, holds it until it does if it is PENDING, and
+ * fails it otherwise.
+ */
+void
+ferry_stream_add_viewer (FerryStream *self, FerryViewer *viewer)
+{
+  g_autoptr (GError) error = NULL;
+
+  ferry_viewer_set_stream (viewer, self);
+  switch (self->status) {
+    case FERRY_STREAM_PENDING:
+      GST_INFO ("stream %s: viewer %s waits for media", self->name,
+          ferry_viewer_get_id (viewer));
+      self->waiting = g_list_append (self->waiting, g_object_ref (viewer));
+      break;
+    case FERRY_STREAM_PLAYING:
+      self->viewers = g_list_append (self->viewers, g_object_ref (viewer));
+      if (!ferry_viewer_attach (viewer, self, &error)) {
+        GST_WARNING ("stream %s: viewer %s: %s", self->name,
+            ferry_viewer_get_id (viewer), error->message);
+        ferry_viewer_close (viewer, "FAILED", "Failed to add stream to proxy");
+      }
+      break;
+    default:
+      ferry_viewer_close (viewer, "FAILED", "Stream not found");
+      break;
+  }
+}
+
+/* Called by a closing viewer: drop the stream's reference. */
+void
+ferry_stream_forget_viewer (FerryStream *self, FerryViewer *viewer)
+{
+  GList *l;
+
+  if ((l = g_list_find (self->viewers, viewer))) {
+    self->viewers = g_list_delete_link (self->viewers, l);
+    g_object_unref (viewer);
+  } else if ((l = g_list_find (self->waiting, viewer))) {
+    self->waiting = g_list_delete_link (self->waiting, l);
+    g_object_unref (viewer);
+  }
+}
+
+guint
+ferry_stream_get_n_viewers (FerryStream *self)
+{
+  return g_list_length (self->viewers) + g_list_length (self->waiting);
+}
+
+/**
+ * ferry_stream_to_json:
+ * Returns: (transfer full): the WCS pull object.
+ */
+JsonNode *
+ferry_stream_to_json (FerryStream *self)
+{
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "localMediaSessionId");
+  json_builder_add_string_value (b, self->id);
+  json_builder_set_member_name (b, "localStreamName");
+  json_builder_add_string_value (b, self->name);
+  json_builder_set_member_name (b, "uri");
+  json_builder_add_string_value (b, self->uri);
+  json_builder_set_member_name (b, "status");
+  json_builder_add_string_value (b,
+      ferry_stream_status_to_string (self->status));
+  if (self->info) {
+    json_builder_set_member_name (b, "info");
+    json_builder_add_string_value (b, self->info);
+  }
+  json_builder_set_member_name (b, "hasAudio");
+  json_builder_add_boolean_value (b, self->has_audio);
+  json_builder_set_member_name (b, "hasVideo");
+  json_builder_add_boolean_value (b, self->has_video);
+  json_builder_set_member_name (b, "record");
+  json_builder_add_boolean_value (b, self->record);
+  json_builder_set_member_name (b, "viewers");
+  json_builder_add_int_value (b, ferry_stream_get_n_viewers (self));
+  json_builder_end_object (b);
+  return json_builder_get_root (b);
+}
+
+const char *
+ferry_stream_get_id (FerryStream *self)
+{
+  return self->id;
+}
+
+const char *
+ferry_stream_get_name (FerryStream *self)
+{
+  return self->name;
+}
+
+const char *
+ferry_stream_get_uri (FerryStream *self)
+{
+  return self->uri;
+}
+
+FerryStreamStatus
+ferry_stream_get_status (FerryStream *self)
+{
+  return self->status;
+}
+
+/* PENDING or PLAYING: the uri and the name are taken. */
+gboolean
+ferry_stream_is_active (FerryStream *self)
+{
+  return self->status == FERRY_STREAM_PENDING
+      || self->status == FERRY_STREAM_PLAYING;
+}
+
+gboolean
+ferry_stream_is_stopping (FerryStream *self)
+{
+  return self->stopping;
+}
+
+FerryApp *
+ferry_stream_get_app (FerryStream *self)
+{
+  return self->app;
+}
+
+/* Returns: (transfer none) (nullable) */
+GstElement *
+ferry_stream_get_pipeline (FerryStream *self)
+{
+  return self->pipeline;
+}
+
+/* Returns: (transfer none) (nullable): the "video" or "audio" tee. */
+GstElement *
+ferry_stream_get_tee (FerryStream *self, const char *kind)
+{
+  return g_str_equal (kind, "video") ? self->ingest.video_tee
+      : self->ingest.audio_tee;
+}

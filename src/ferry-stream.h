@@ -1,0 +1,54 @@
+/* ferry-stream.h — FerryStream: one pulled RTMP stream.
+ *
+ * Owns: the GstPipeline (RTMP source → flvdemux → H.264 parse / AAC→Opus → tees), its bus
+ * watch, the status (PENDING → PLAYING → FAILED/STOPPED) and the viewers attached to its
+ * tees or waiting for it to play.
+ * Runs on: the main context. Streaming threads only post bus messages (ferry-ingest.c).
+ * Lifecycle: new → start → (media flows: PLAYING) → shutdown (terminate, source end or
+ * error) → unref. A shut-down stream never restarts; a new pull makes a new stream.
+ */
+#pragma once
+
+#include <gst/gst.h>
+#include <json-glib/json-glib.h>
+#include "ferry-app.h"
+
+G_BEGIN_DECLS
+
+typedef enum
+{
+  FERRY_STREAM_PENDING,
+  FERRY_STREAM_PLAYING,
+  FERRY_STREAM_FAILED,
+  FERRY_STREAM_STOPPED,
+} FerryStreamStatus;
+
+#define FERRY_TYPE_STREAM (ferry_stream_get_type ())
+G_DECLARE_FINAL_TYPE (FerryStream, ferry_stream, FERRY, STREAM, GObject)
+
+typedef struct _FerryViewer FerryViewer;
+
+FerryStream *ferry_stream_new (FerryApp *app, const char *uri,
+    const char *name, gboolean has_audio, gboolean has_video, gboolean record);
+gboolean ferry_stream_start (FerryStream *self, GError **error);
+void ferry_stream_shutdown (FerryStream *self, FerryStreamStatus status,
+    const char *info, const char *viewer_status, const char *viewer_info);
+
+const char *ferry_stream_get_id (FerryStream *self);
+const char *ferry_stream_get_name (FerryStream *self);
+const char *ferry_stream_get_uri (FerryStream *self);
+FerryStreamStatus ferry_stream_get_status (FerryStream *self);
+gboolean ferry_stream_is_active (FerryStream *self);
+const char *ferry_stream_status_to_string (FerryStreamStatus status);
+JsonNode *ferry_stream_to_json (FerryStream *self);
+
+/* For viewers (ferry-viewer.c). */
+FerryApp *ferry_stream_get_app (FerryStream *self);
+GstElement *ferry_stream_get_pipeline (FerryStream *self);
+GstElement *ferry_stream_get_tee (FerryStream *self, const char *kind);
+gboolean ferry_stream_is_stopping (FerryStream *self);
+void ferry_stream_add_viewer (FerryStream *self, FerryViewer *viewer);
+void ferry_stream_forget_viewer (FerryStream *self, FerryViewer *viewer);
+guint ferry_stream_get_n_viewers (FerryStream *self);
+
+G_END_DECLS

@@ -1,0 +1,691 @@
+/* ferry-viewer.c — see ferry-viewer.h.
+ *
+ * Negotiation, all steps on the main context (each webrtcbin reply hops back here):
+ *   attach: build bin, add to pipeline, sync state, link to tees
+ *   → set-remote-description(offer) → create-answer → set-local-description(answer)
+ *   → ICE gathering complete (or gather timeout) → answer with candidates to the client
+ *   → connection-state CONNECTED → PLAYING      (ICE timeout / FAILED → FAILED)
+ */
+#include "ferry-viewer.h"
+#include "ferry-branch.h"
+#include "ferry-errors.h"
+#include "ferry-ingest.h"
+#include "ferry-invoke.h"
+#include "ferry-sdp.h"
+
+#define GST_USE_UNSTABLE_API
+#include <gst/webrtc/webrtc.h>
+
+GST_DEBUG_CATEGORY_STATIC (ferry_viewer_debug);
+#define GST_CAT_DEFAULT ferry_viewer_debug
+
+struct _FerryViewer
+{
+  GObject parent;
+
+  FerryApp *app;                /* borrowed: outlives every viewer */
+  char *id;                     /* the client's mediaSessionId */
+  GstSDPMessage *offer;
+  FerryOfferInfo info;
+  const FerryViewerEvents *events;
+  gpointer events_data;
+
+  FerryStream *stream;          /* owned ref while not closed */
+  GstElement *bin;              /* owned ref; in the stream's pipeline while attached */
+  GstElement *webrtc;           /* borrowed from bin */
+  GPtrArray *tee_pads;          /* GstPad*, owned */
+
+  gboolean closed;
+  gboolean answer_sent;
+  gboolean playing_sent;
+  GSource *gather_timeout;
+  GSource *ice_timeout;
+};
+
+G_DEFINE_TYPE (FerryViewer, ferry_viewer, G_TYPE_OBJECT)
+
+static void
+clear_source (GSource **source)
+{
+  if (*source) {
+    g_source_destroy (*source);
+    g_clear_pointer (source, g_source_unref);
+  }
+}
+
+static void
+ferry_viewer_dispose (GObject *object)
+{
+  FerryViewer *self = FERRY_VIEWER (object);
+
+  clear_source (&self->gather_timeout);
+  clear_source (&self->ice_timeout);
+  g_clear_object (&self->stream);
+  g_clear_object (&self->bin);
+  g_clear_pointer (&self->tee_pads, g_ptr_array_unref);
+  G_OBJECT_CLASS (ferry_viewer_parent_class)->dispose (object);
+}
+
+static void
+ferry_viewer_finalize (GObject *object)
+{
+  FerryViewer *self = FERRY_VIEWER (object);
+
+  g_free (self->id);
+  g_clear_pointer (&self->offer, gst_sdp_message_free);
+  G_OBJECT_CLASS (ferry_viewer_parent_class)->finalize (object);
+}
+
+static void
+ferry_viewer_class_init (FerryViewerClass *klass)
+{
+  GObjectClass *oclass = G_OBJECT_CLASS (klass);
+
+  oclass->dispose = ferry_viewer_dispose;
+  oclass->finalize = ferry_viewer_finalize;
+  GST_DEBUG_CATEGORY_INIT (ferry_viewer_debug, "ferry-viewer", 0,
+      "Ferry WebRTC viewer");
+}
+
+static void
+ferry_viewer_init (FerryViewer *self)
+{
+  self->tee_pads = g_ptr_array_new_with_free_func (gst_object_unref);
+}
+
+/**
+ * ferry_viewer_new:
+ * @offer: the client's SDP offer
+ * @events: (transfer none): must stay valid for the viewer's lifetime (a static table)
+ *
+ * Returns: (transfer full) (nullable): a viewer not yet attached, or NULL when @offer is
+ * not an SDP.
+ */
+FerryViewer *
+ferry_viewer_new (FerryApp *app, const char *id, const char *offer,
+    const FerryViewerEvents *events, gpointer user_data, GError **error)
+{
+  g_autoptr (FerryViewer) self = g_object_new (FERRY_TYPE_VIEWER, NULL);
+
+  self->app = app;
+  self->id = g_strdup (id);
+  self->events = events;
+  self->events_data = user_data;
+  if (!ferry_sdp_parse_offer (offer, &self->info, &self->offer, error))
+    return NULL;
+  return g_steal_pointer (&self);
+}
+
+const char *
+ferry_viewer_get_id (FerryViewer *self)
+{
+  return self->id;
+}
+
+gboolean
+ferry_viewer_is_closed (FerryViewer *self)
+{
+  return self->closed;
+}
+
+/* Returns: (transfer none) (nullable) */
+GstElement *
+ferry_viewer_get_bin (FerryViewer *self)
+{
+  return self->bin;
+}
+
+void
+ferry_viewer_set_stream (FerryViewer *self, FerryStream *stream)
+{
+  g_set_object (&self->stream, stream);
+}
+
+/* ------------------------------------------------------------------------- */
+/* Hops from webrtcbin's threads.                                            */
+
+/* @reply is NULL both for "replied with nothing" (success of set-*-description) and
+ * for "no reply"; a reply that never came is turned into an "error" field. */
+typedef void (*StepFunc) (FerryViewer *self, const GstStructure *reply);
+
+typedef struct
+{
+  FerryViewer *viewer;          /* strong ref: the viewer may close meanwhile */
+  StepFunc step;
+  gboolean replied;             /* a promise hop: did webrtcbin reply at all? */
+  GstStructure *reply;          /* copied: the promise owns the original */
+} Hop;
+
+static void
+hop_free (gpointer data)
+{
+  Hop *hop = data;
+  g_object_unref (hop->viewer);
+  if (hop->reply)
+    gst_structure_free (hop->reply);
+  g_free (hop);
+}
+
+/* Main context. */
+static gboolean
+hop_run (gpointer data)
+{
+  Hop *hop = data;
+  if (hop->viewer->closed)
+    return G_SOURCE_REMOVE;
+  if (!hop->replied) {
+    GError *e = g_error_new_literal (GST_CORE_ERROR, GST_CORE_ERROR_FAILED,
+        "webrtcbin did not reply");
+    hop->reply = gst_structure_new ("ferry-no-reply", "error", G_TYPE_ERROR, e,
+        NULL);
+    g_error_free (e);
+  }
+  hop->step (hop->viewer, hop->reply);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+hop_to_main_full (FerryViewer *self, StepFunc step, gboolean replied,
+    const GstStructure *reply)
+{
+  Hop *hop = g_new0 (Hop, 1);
+  hop->viewer = g_object_ref (self);
+  hop->step = step;
+  hop->replied = replied;
+  hop->reply = reply ? gst_structure_copy (reply) : NULL;
+  ferry_invoke (ferry_app_get_context (self->app), hop_run, hop, hop_free);
+}
+
+static void
+hop_to_main (FerryViewer *self, StepFunc step, const GstStructure *reply)
+{
+  hop_to_main_full (self, step, TRUE, reply);
+}
+
+typedef struct
+{
+  FerryViewer *viewer;
+  StepFunc step;
+} PromiseData;
+
+static void
+promise_data_free (gpointer data)
+{
+  PromiseData *p = data;
+  g_object_unref (p->viewer);
+  g_free (p);
+}
+
+/* webrtcbin pc thread: copy the reply and hop. */
+static void
+promise_cb (GstPromise *promise, gpointer user_data)
+{
+  PromiseData *p = user_data;
+  const GstStructure *reply = NULL;
+  gboolean replied = gst_promise_wait (promise) == GST_PROMISE_RESULT_REPLIED;
+
+  if (replied)
+    reply = gst_promise_get_reply (promise);
+  hop_to_main_full (p->viewer, p->step, replied, reply);
+}
+
+static GstPromise *
+promise_for (FerryViewer *self, StepFunc step)
+{
+  PromiseData *p = g_new0 (PromiseData, 1);
+  p->viewer = g_object_ref (self);
+  p->step = step;
+  return gst_promise_new_with_change_func (promise_cb, p, promise_data_free);
+}
+
+/* A reply carrying "error" (webrtcbin closed, bad SDP, no reply) ends the viewer. */
+static gboolean
+reply_failed (FerryViewer *self, const GstStructure *reply, const char *what)
+{
+  g_autoptr (GError) error = NULL;
+
+  if (reply == NULL || !gst_structure_has_field (reply, "error"))
+    return FALSE;
+  gst_structure_get (reply, "error", G_TYPE_ERROR, &error, NULL);
+  GST_WARNING ("viewer %s: %s failed: %s", self->id, what,
+      error ? error->message : "?");
+  ferry_viewer_close (self, "FAILED", "Failed to add stream to proxy");
+  return TRUE;
+}
+
+/* ------------------------------------------------------------------------- */
+/* Negotiation steps (main context).                                         */
+
+static void
+send_answer (FerryViewer *self)
+{
+  GstWebRTCSessionDescription *desc = NULL;
+  GstSDPMessage *sdp = NULL;
+  g_autofree char *text = NULL;
+
+  if (self->answer_sent || self->closed)
+    return;
+  clear_source (&self->gather_timeout);
+  g_object_get (self->webrtc, "local-description", &desc, NULL);
+  if (desc == NULL) {
+    ferry_viewer_close (self, "FAILED", "Failed to add stream to proxy");
+    return;
+  }
+  gst_sdp_message_copy (desc->sdp, &sdp);
+  gst_webrtc_session_description_free (desc);
+  ferry_sdp_add_msid (sdp, "ferry");
+  text = gst_sdp_message_as_text (sdp);
+  gst_sdp_message_free (sdp);
+
+  self->answer_sent = TRUE;
+  GST_DEBUG ("viewer %s: answer:\n%s", self->id, text);
+  self->events->answer (self->events_data, self, text);
+}
+
+static gboolean
+ice_timeout_cb (gpointer user_data)
+{
+  FerryViewer *self = user_data;
+  g_clear_pointer (&self->ice_timeout, g_source_unref);
+  GST_INFO ("viewer %s: ICE did not connect in time", self->id);
+  ferry_viewer_close (self, "FAILED", "Failed by ICE timeout");
+  return G_SOURCE_REMOVE;
+}
+
+static void
+start_ice_timeout (FerryViewer *self)
+{
+  const FerryConfig *config = ferry_app_get_config (self->app);
+
+  clear_source (&self->ice_timeout);
+  if (self->playing_sent)
+    return;
+  self->ice_timeout = g_timeout_source_new_seconds (config->ice_timeout_s);
+  g_source_set_callback (self->ice_timeout, ice_timeout_cb, self, NULL);
+  g_source_attach (self->ice_timeout, ferry_app_get_context (self->app));
+}
+
+static gboolean
+gather_timeout_cb (gpointer user_data)
+{
+  FerryViewer *self = user_data;
+  g_clear_pointer (&self->gather_timeout, g_source_unref);
+  GST_INFO ("viewer %s: ICE gathering not complete in time; answering with "
+      "the candidates found so far", self->id);
+  send_answer (self);
+  start_ice_timeout (self);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+maybe_send_answer (FerryViewer *self, const GstStructure *unused)
+{
+  GstWebRTCICEGatheringState state;
+  GstWebRTCSessionDescription *desc = NULL;
+
+  if (self->answer_sent)
+    return;
+  g_object_get (self->webrtc, "ice-gathering-state", &state,
+      "local-description", &desc, NULL);
+  if (desc == NULL)
+    return;                     /* gathering finished before the answer was set */
+  gst_webrtc_session_description_free (desc);
+  if (state == GST_WEBRTC_ICE_GATHERING_STATE_COMPLETE) {
+    send_answer (self);
+    start_ice_timeout (self);
+  }
+}
+
+static void
+on_local_set (FerryViewer *self, const GstStructure *reply)
+{
+  const FerryConfig *config = ferry_app_get_config (self->app);
+
+  if (reply_failed (self, reply, "set-local-description"))
+    return;
+  /* Candidates must all be in the answer: the WCS SDK does not trickle (§9.4). */
+  self->gather_timeout = g_timeout_source_new (config->gather_timeout_ms);
+  g_source_set_callback (self->gather_timeout, gather_timeout_cb, self, NULL);
+  g_source_attach (self->gather_timeout, ferry_app_get_context (self->app));
+  maybe_send_answer (self, NULL);
+}
+
+static void
+on_answer_created (FerryViewer *self, const GstStructure *reply)
+{
+  GstWebRTCSessionDescription *answer = NULL;
+
+  if (reply_failed (self, reply, "create-answer"))
+    return;
+  if (reply != NULL)
+    gst_structure_get (reply, "answer", GST_TYPE_WEBRTC_SESSION_DESCRIPTION,
+      &answer, NULL);
+  if (answer == NULL) {
+    GST_WARNING ("viewer %s: create-answer gave no answer", self->id);
+    ferry_viewer_close (self, "FAILED", "Failed to add stream to proxy");
+    return;
+  }
+  g_signal_emit_by_name (self->webrtc, "set-local-description", answer,
+      promise_for (self, on_local_set));
+  gst_webrtc_session_description_free (answer);
+}
+
+static void
+on_remote_set (FerryViewer *self, const GstStructure *reply)
+{
+  if (reply_failed (self, reply, "set-remote-description"))
+    return;
+  g_signal_emit_by_name (self->webrtc, "create-answer", NULL,
+      promise_for (self, on_answer_created));
+}
+
+static void
+on_connection_state (FerryViewer *self, const GstStructure *unused)
+{
+  GstWebRTCPeerConnectionState state;
+  GstWebRTCICEConnectionState ice;
+
+  g_object_get (self->webrtc, "connection-state", &state,
+      "ice-connection-state", &ice, NULL);
+  GST_DEBUG ("viewer %s: connection state %d, ice %d", self->id, state, ice);
+  if (state == GST_WEBRTC_PEER_CONNECTION_STATE_CONNECTED
+      && !self->playing_sent) {
+    self->playing_sent = TRUE;
+    clear_source (&self->ice_timeout);
+    GST_INFO ("viewer %s: connected", self->id);
+    self->events->status (self->events_data, self, "PLAYING", NULL);
+  } else if (state == GST_WEBRTC_PEER_CONNECTION_STATE_FAILED) {
+    ferry_viewer_close (self, "FAILED",
+        ice == GST_WEBRTC_ICE_CONNECTION_STATE_FAILED ? "Failed by ICE error"
+        : "Failed by DTLS error");
+  }
+}
+
+/* webrtcbin threads: only hop. */
+static void
+notify_gathering_cb (GObject *webrtc, GParamSpec *pspec, gpointer user_data)
+{
+  hop_to_main (user_data, maybe_send_answer, NULL);
+}
+
+static void
+notify_connection_cb (GObject *webrtc, GParamSpec *pspec, gpointer user_data)
+{
+  hop_to_main (user_data, on_connection_state, NULL);
+}
+
+/* ------------------------------------------------------------------------- */
+/* Branch construction (main context).                                       */
+
+/* Streaming thread: a viewer that joins mid-GOP starts at the next keyframe instead of
+ * decoding garbage from P-frames without their reference (gst-rtsp-server does the
+ * same: drop_delta_units). */
+static GstPadProbeReturn
+drop_until_keyframe_cb (GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+  GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER (info);
+
+  if (GST_BUFFER_FLAG_IS_SET (buf, GST_BUFFER_FLAG_DELTA_UNIT))
+    return GST_PAD_PROBE_DROP;
+  return GST_PAD_PROBE_REMOVE;
+}
+
+static void
+configure_ice (FerryViewer *self)
+{
+  const FerryConfig *config = ferry_app_get_config (self->app);
+  GstWebRTCICE *ice = NULL;
+  GObject *agent = NULL;
+
+  g_object_get (self->webrtc, "ice-agent", &ice, NULL);
+  if (ice == NULL)
+    return;
+  for (char **a = config->ice_addresses; a && *a; a++) {
+    gboolean ok = FALSE;
+    g_signal_emit_by_name (ice, "add-local-ip-address", *a, &ok);
+    if (!ok)
+      GST_WARNING ("viewer %s: cannot restrict ICE to %s", self->id, *a);
+  }
+  /* ICE-TCP delays gathering-complete by seconds on multi-homed hosts, and the WCS SDK
+   * cannot use it anyway without transport=TCP (wcs-websocket-protocol.md §9.4). */
+  if (g_object_class_find_property (G_OBJECT_GET_CLASS (ice), "ice-tcp"))
+    g_object_set (ice, "ice-tcp", FALSE, NULL);
+  if (g_object_class_find_property (G_OBJECT_GET_CLASS (ice), "agent"))
+    g_object_get (ice, "agent", &agent, NULL);
+  /* UPnP is on by default in libnice: it multicasts SSDP on every interface and costs a
+   * thread per viewer (pitfalls.md). */
+  if (agent && g_object_class_find_property (G_OBJECT_GET_CLASS (agent),
+          "upnp"))
+    g_object_set (agent, "upnp", FALSE, NULL);
+  g_clear_object (&agent);
+  gst_object_unref (ice);
+}
+
+/*   [bin viewer-ID:  <kind>_sink (ghost) → queue → pay(pt from the offer) → webrtc.sink_N] */
+static gboolean
+add_track (FerryViewer *self, const char *kind, GError **error)
+{
+  gboolean video = g_str_equal (kind, "video");
+  gint pt = video ? self->info.h264_pt : self->info.opus_pt;
+  g_autofree char *qname = g_strdup_printf ("%s-queue", kind);
+  g_autofree char *pname = g_strdup_printf ("%s-pay", kind);
+  g_autofree char *ghost_name = g_strdup_printf ("%s_sink", kind);
+  g_autoptr (GstCaps) prefs = NULL;
+  GstElement *queue, *pay;
+  GstPad *src, *sink, *qsink;
+  GstWebRTCRTPTransceiver *trans = NULL;
+
+  queue = ferry_make ("queue", qname, error);
+  if (queue == NULL)
+    return FALSE;
+  pay = ferry_make (video ? "rtph264pay" : "rtpopuspay", pname, error);
+  if (pay == NULL) {
+    gst_object_unref (gst_object_ref_sink (queue));
+    return FALSE;
+  }
+  /* Leaky: webrtcbin holds its sink pads until negotiation is done, and one viewer that
+   * never answers must not stall the tee for everyone (pitfalls.md). */
+  g_object_set (queue, "leaky", 2, "max-size-buffers", 0, "max-size-bytes",
+      0, "max-size-time", (guint64) (video ? 2 : 1) * GST_SECOND, NULL);
+  g_object_set (pay, "pt", pt, NULL);
+  gst_bin_add_many (GST_BIN (self->bin), queue, pay, NULL);
+  gst_element_link (queue, pay);
+
+  if (video) {
+    GstPad *paysink = gst_element_get_static_pad (pay, "sink");
+    gst_pad_add_probe (paysink, GST_PAD_PROBE_TYPE_BUFFER,
+        drop_until_keyframe_cb, NULL, NULL);
+    gst_object_unref (paysink);
+  }
+
+  sink = gst_element_request_pad_simple (self->webrtc, "sink_%u");
+  src = gst_element_get_static_pad (pay, "src");
+  if (gst_pad_link (src, sink) != GST_PAD_LINK_OK) {
+    gst_object_unref (src);
+    gst_object_unref (sink);
+    g_set_error (error, FERRY_ERROR, FERRY_ERROR_INTERNAL,
+        "could not link the %s payloader to webrtcbin", kind);
+    return FALSE;
+  }
+  gst_object_unref (src);
+
+  /* Send-only, and only the payload type the browser offered: webrtcbin matches this
+   * transceiver to the offer's m-line by kind and answers with these caps. */
+  if (video)
+    prefs = gst_caps_new_simple ("application/x-rtp", "media", G_TYPE_STRING,
+        "video", "encoding-name", G_TYPE_STRING, "H264", "clock-rate",
+        G_TYPE_INT, 90000, "payload", G_TYPE_INT, pt, "packetization-mode",
+        G_TYPE_STRING, "1", NULL);
+  else
+    prefs = gst_caps_new_simple ("application/x-rtp", "media", G_TYPE_STRING,
+        "audio", "encoding-name", G_TYPE_STRING, "OPUS", "clock-rate",
+        G_TYPE_INT, 48000, "payload", G_TYPE_INT, pt, NULL);
+  /* No profile-level-id here: rtph264pay would then refuse a High-profile source. The
+   * answer still carries the offer's value, and browsers decode any profile without
+   * B-frames whatever the answer says (wcs-websocket-protocol.md §9.6). */
+  g_object_get (sink, "transceiver", &trans, NULL);
+  if (trans) {
+    g_object_set (trans, "direction",
+        GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_SENDONLY, "codec-preferences",
+        prefs, NULL);
+    gst_object_unref (trans);
+  }
+  gst_object_unref (sink);
+
+  qsink = gst_element_get_static_pad (queue, "sink");
+  gst_element_add_pad (self->bin, gst_ghost_pad_new (ghost_name, qsink));
+  gst_object_unref (qsink);
+  return TRUE;
+}
+
+static void
+attach_failed (FerryViewer *self, const char *info, GError *error,
+    GError **out)
+{
+  GST_WARNING ("viewer %s: %s", self->id, error ? error->message : info);
+  if (error)
+    g_propagate_error (out, error);
+  else
+    g_set_error_literal (out, FERRY_ERROR, FERRY_ERROR_UNSUPPORTED_MEDIA_TYPE,
+        info);
+  ferry_viewer_close (self, "FAILED", info);
+}
+
+/**
+ * ferry_viewer_attach:
+ * Builds the branch for the tracks both the stream has and the offer accepts, hangs it on
+ * the stream's tees and starts answering. On failure the viewer is closed with FAILED and
+ * the reason, and FALSE is returned.
+ */
+gboolean
+ferry_viewer_attach (FerryViewer *self, FerryStream *stream, GError **error)
+{
+  GstElement *pipeline = ferry_stream_get_pipeline (stream);
+  GstElement *vtee = ferry_stream_get_tee (stream, "video");
+  GstElement *atee = ferry_stream_get_tee (stream, "audio");
+  gboolean video = vtee && self->info.video_mline >= 0
+      && self->info.h264_pt >= 0;
+  gboolean audio = atee && self->info.audio_mline >= 0
+      && self->info.opus_pt >= 0;
+  g_autofree char *name = g_strdup_printf ("viewer-%s", self->id);
+  GError *local = NULL;
+  GstPad *pad;
+
+  FERRY_ASSERT_MAIN_VAL (self->app, FALSE);
+  g_return_val_if_fail (self->bin == NULL, FALSE);
+
+  if (self->closed || pipeline == NULL) {
+    g_set_error (error, FERRY_ERROR, FERRY_ERROR_NOT_FOUND, "stream ended");
+    return FALSE;
+  }
+  if (!video && !audio) {
+    attach_failed (self, "No common codecs", NULL, error);
+    return FALSE;
+  }
+
+  self->bin = gst_object_ref_sink (gst_bin_new (name));
+  self->webrtc = ferry_make ("webrtcbin", "webrtc", &local);
+  if (self->webrtc == NULL) {
+    attach_failed (self, "Failed to add stream to proxy", local, error);
+    return FALSE;
+  }
+  gst_bin_add (GST_BIN (self->bin), self->webrtc);
+  g_object_set (self->webrtc, "bundle-policy",
+      GST_WEBRTC_BUNDLE_POLICY_MAX_BUNDLE, NULL);
+  configure_ice (self);
+
+  /* Tracks in the offer's order, so the transceivers line up with its m-lines. */
+  if (audio && (!video || self->info.audio_mline < self->info.video_mline)) {
+    if (!add_track (self, "audio", &local) || (video
+            && !add_track (self, "video", &local)))
+      goto fail;
+  } else if (!add_track (self, "video", &local) || (audio
+          && !add_track (self, "audio", &local)))
+    goto fail;
+
+  g_signal_connect (self->webrtc, "notify::ice-gathering-state",
+      G_CALLBACK (notify_gathering_cb), self);
+  g_signal_connect (self->webrtc, "notify::connection-state",
+      G_CALLBACK (notify_connection_cb), self);
+
+  gst_bin_add (GST_BIN (pipeline), self->bin);
+  gst_element_sync_state_with_parent (self->bin);
+
+  if (video) {
+    pad = ferry_branch_attach (pipeline, self->bin, vtee, "video_sink", &local);
+    if (pad == NULL)
+      goto fail;
+    g_ptr_array_add (self->tee_pads, pad);
+  }
+  if (audio) {
+    pad = ferry_branch_attach (pipeline, self->bin, atee, "audio_sink", &local);
+    if (pad == NULL)
+      goto fail;
+    g_ptr_array_add (self->tee_pads, pad);
+  }
+
+  {
+    GstWebRTCSessionDescription *offer;
+    GstSDPMessage *copy = NULL;
+    gst_sdp_message_copy (self->offer, &copy);
+    offer = gst_webrtc_session_description_new (GST_WEBRTC_SDP_TYPE_OFFER,
+        copy);
+    g_signal_emit_by_name (self->webrtc, "set-remote-description", offer,
+        promise_for (self, on_remote_set));
+    gst_webrtc_session_description_free (offer);
+  }
+  GST_INFO ("viewer %s: attached (video %s pt %d, audio %s pt %d)", self->id,
+      video ? "yes" : "no", self->info.h264_pt, audio ? "yes" : "no",
+      self->info.opus_pt);
+  return TRUE;
+
+fail:
+  attach_failed (self, "Failed to add stream to proxy", local, error);
+  return FALSE;
+}
+
+/**
+ * ferry_viewer_close:
+ * @status: (nullable): the WCS status to report (STOPPED, FAILED), or NULL to report
+ *   nothing (the client is gone)
+ *
+ * Ends the viewer once: reports @status, detaches its branch (asynchronously, see
+ * ferry-branch.c), and tells its owner through the closed event. Idempotent.
+ */
+void
+ferry_viewer_close (FerryViewer *self, const char *status, const char *info)
+{
+  g_autoptr (FerryViewer) keep = NULL;
+
+  FERRY_ASSERT_MAIN (self->app);
+  if (self->closed)
+    return;
+  keep = g_object_ref (self);
+  self->closed = TRUE;
+  GST_INFO ("viewer %s: closing%s%s%s%s", self->id, status ? " with " : "",
+      status ? status : "", info ? ": " : "", info ? info : "");
+
+  clear_source (&self->gather_timeout);
+  clear_source (&self->ice_timeout);
+  /* Signals keep coming during teardown: disconnect first (webrtcbin's own test). */
+  if (self->webrtc)
+    g_signal_handlers_disconnect_by_data (self->webrtc, self);
+
+  if (status != NULL)
+    self->events->status (self->events_data, self, status, info);
+
+  if (self->stream) {
+    GstElement *pipeline = ferry_stream_get_pipeline (self->stream);
+    /* A stopping stream sets its whole pipeline to NULL right after; detaching each
+     * viewer first would only add work. */
+    if (self->bin && pipeline && !ferry_stream_is_stopping (self->stream)
+        && GST_OBJECT_PARENT (self->bin) == GST_OBJECT (pipeline))
+      ferry_branch_detach (ferry_app_get_context (self->app), pipeline,
+          self->bin, self->tee_pads);
+    ferry_stream_forget_viewer (self->stream, self);
+    g_clear_object (&self->stream);
+  }
+  self->webrtc = NULL;
+
+  self->events->closed (self->events_data, self);
+}

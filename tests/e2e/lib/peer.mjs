@@ -1,0 +1,62 @@
+// The C receive-only WebRTC test peer (tests/peer): it plays streams from
+// Ferry's WebSocket like a browser, decodes H.264 and Opus, and prints one
+// JSON line with what it saw.
+import fs from 'node:fs';
+import path from 'node:path';
+import { startProcess } from './proc.mjs';
+import { REPO_DIR, freshDir } from './util.mjs';
+
+export const PEER_BIN = process.env.FERRY_PEER_BIN
+  || path.join(REPO_DIR, 'build', 'tests', 'peer', 'ferry-test-peer');
+
+export const peerExists = () => fs.existsSync(PEER_BIN);
+
+/**
+ * Starts the peer; returns {proc, result} where result resolves to
+ * {code, signal, report, output} once it exits (killed after `seconds` + 20 s).
+ * `report` is the parsed JSON line ({streams: [...]}) or null.
+ */
+export function startPeer({ url, names, seconds = 8, stopAfter, extraArgs = [] }) {
+  const args = ['--url', url];
+  for (const n of names) args.push('--name', n);
+  args.push('--seconds', String(seconds));
+  if (stopAfter !== undefined) args.push('--stop-after', String(stopAfter));
+  args.push(...extraArgs);
+  const dir = freshDir('peer');
+  const proc = startProcess('ferry-test-peer', PEER_BIN, args, {
+    logFile: path.join(dir, 'peer.log'),
+    env: { G_DEBUG: 'fatal-criticals' },
+  });
+  const killer = setTimeout(() => proc.stop({ graceMs: 2000 }), (seconds + 20) * 1000);
+  const result = proc.exited.then((exit) => {
+    clearTimeout(killer);
+    const output = proc.log();
+    let report = null;
+    // The report is the last line that parses as a JSON object with "streams".
+    for (const line of output.split('\n').reverse()) {
+      const l = line.trim();
+      if (!l.startsWith('{')) continue;
+      try {
+        const j = JSON.parse(l);
+        if (j && Array.isArray(j.streams)) { report = j; break; }
+      } catch { /* not the report */ }
+    }
+    return { ...exit, report, output, args };
+  });
+  return { proc, result };
+}
+
+export async function runPeer(opts) {
+  return startPeer(opts).result;
+}
+
+/** The report entry for stream `name`, or an assertion-friendly error. */
+export function streamReport(res, name) {
+  if (!res.report) {
+    throw new Error(`peer printed no JSON report (exit ${JSON.stringify({ code: res.code, signal: res.signal })}); `
+      + `args ${res.args.join(' ')}; output:\n${res.output.slice(-3000)}`);
+  }
+  const s = res.report.streams.find((x) => x.name === name);
+  if (!s) throw new Error(`no stream "${name}" in the peer report: ${JSON.stringify(res.report)}`);
+  return s;
+}

@@ -1,0 +1,98 @@
+// WebRTC playback through Ferry's WCS WebSocket, checked with the C
+// receive-only peer (tests/peer), which decodes what it receives.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startEnv } from './lib/env.mjs';
+import { PEER_BIN, peerExists, runPeer, startPeer, streamReport } from './lib/peer.mjs';
+import { sleep } from './lib/util.mjs';
+
+let env;
+let ferry;
+const hasPeer = peerExists();
+const NO_PEER = `test peer not built: ${PEER_BIN} (set FERRY_PEER_BIN)`;
+
+before(async () => {
+  env = await startEnv({ publish: ['cam1', 'cam2'] });
+  ferry = env.ferry;
+  await Promise.all([
+    ferry.pullPlaying(env.uri('cam1'), 'cam1'),
+    ferry.pullPlaying(env.uri('cam2'), 'cam2'),
+  ]);
+}, { timeout: 60000 });
+
+after(async () => { if (env) await env.stop(); });
+
+const statuses = (s) => (s.statuses || []).map((x) => x.status);
+const withStatus = (s, status) => (s.statuses || []).find((x) => x.status === status);
+
+function assertPlayedMedia(s) {
+  const summary = JSON.stringify(s);
+  assert.equal(s.gotAnswer, true, `no answer SDP: ${summary}`);
+  assert.ok(statuses(s).includes('PLAYING'), `no PLAYING: ${summary}`);
+  assert.ok(!statuses(s).includes('FAILED'), `FAILED: ${summary}`);
+  assert.ok(s.videoFrames > 0, `no decoded video frames: ${summary}`);
+  assert.ok(s.audioSamples > 0, `no decoded audio samples: ${summary}`);
+}
+
+test('the peer plays one stream: PLAYING, decoded H.264 and Opus', { timeout: 40000 }, async (t) => {
+  if (!hasPeer) return t.skip(NO_PEER);
+  const res = await runPeer({ url: ferry.wsUrl, names: ['cam1'], seconds: 8 });
+  const s = streamReport(res, 'cam1');
+  assertPlayedMedia(s);
+  t.diagnostic(`cam1: ${s.videoFrames} video frames, ${s.audioSamples} audio samples`);
+  assert.equal(res.code, 0, `peer exit ${res.code}: ${res.output.slice(-1000)}`);
+});
+
+test('the peer plays two streams at once', { timeout: 40000 }, async (t) => {
+  if (!hasPeer) return t.skip(NO_PEER);
+  const res = await runPeer({ url: ferry.wsUrl, names: ['cam1', 'cam2'], seconds: 8 });
+  for (const name of ['cam1', 'cam2']) assertPlayedMedia(streamReport(res, name));
+  const [a, b] = ['cam1', 'cam2'].map((n) => streamReport(res, n));
+  assert.notEqual(a.mediaSessionId, b.mediaSessionId);
+  assert.equal(res.code, 0, `peer exit ${res.code}: ${res.output.slice(-1000)}`);
+});
+
+test('an unknown name gets FAILED "Stream not found"', { timeout: 30000 }, async (t) => {
+  if (!hasPeer) return t.skip(NO_PEER);
+  const res = await runPeer({ url: ferry.wsUrl, names: ['no-such-stream'], seconds: 3 });
+  const s = streamReport(res, 'no-such-stream');
+  const failed = withStatus(s, 'FAILED');
+  assert.ok(failed, `no FAILED: ${JSON.stringify(s)}`);
+  assert.equal(failed.info, 'Stream not found');
+  assert.ok(!statuses(s).includes('PLAYING'), `PLAYING for an unknown name: ${JSON.stringify(s)}`);
+  assert.ok(!(s.videoFrames > 0), `video for an unknown name: ${JSON.stringify(s)}`);
+});
+
+test('stopStream gets STOPPED "Stopped by user"', { timeout: 30000 }, async (t) => {
+  if (!hasPeer) return t.skip(NO_PEER);
+  const res = await runPeer({ url: ferry.wsUrl, names: ['cam1'], seconds: 8, stopAfter: 4 });
+  const s = streamReport(res, 'cam1');
+  assertPlayedMedia(s);
+  const stopped = withStatus(s, 'STOPPED');
+  assert.ok(stopped, `no STOPPED: ${JSON.stringify(s)}`);
+  assert.equal(stopped.info, 'Stopped by user');
+  // Ferry still serves the stream to others.
+  assert.equal((await ferry.find((p) => p.localStreamName === 'cam1'))?.status, 'PLAYING');
+});
+
+test('REST terminate while playing: the peer gets STOPPED "Stopped by rest /terminate"', { timeout: 40000 }, async (t) => {
+  if (!hasPeer) return t.skip(NO_PEER);
+  const peer = startPeer({ url: ferry.wsUrl, names: ['cam2'], seconds: 12 });
+  // The peer reports only when it exits, so give it time to reach PLAYING
+  // (≈ 1–2 s on loopback) before ending the stream under it.
+  await Promise.race([sleep(5000), peer.proc.exited]);
+  assert.ok(!peer.proc.exitInfo, 'peer exited before the terminate');
+  const r = await ferry.terminate({ localStreamName: 'cam2' });
+  assert.equal(r.status, 200, r.text);
+  const res = await peer.result;
+  const s = streamReport(res, 'cam2');
+  assert.ok(statuses(s).includes('PLAYING'), `no PLAYING before terminate: ${JSON.stringify(s)}`);
+  const stopped = withStatus(s, 'STOPPED');
+  assert.ok(stopped, `no STOPPED: ${JSON.stringify(s)}`);
+  assert.equal(stopped.info, 'Stopped by rest /terminate');
+  assert.ok(!(await ferry.findAll()).some((p) => p.localStreamName === 'cam2'), 'cam2 still in find_all');
+});
+
+test('Ferry exits cleanly on SIGTERM with a clean log', { timeout: 20000 }, async () => {
+  assert.deepEqual(await ferry.stopAndCheck(), []);
+});

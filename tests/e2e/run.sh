@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# Ferry end-to-end suite: a real nginx-rtmp origin fed by ffmpeg, Ferry, the C
+# test peer, and headless Chromium (Ferry's page and the official WebSDK).
+#
+#   bash tests/e2e/run.sh [test files...]      (default: every *.test.mjs here)
+#
+# Environment:
+#   FERRY_BIN        server binary   (default build/src/ferry)
+#   FERRY_PEER_BIN   test peer       (default build/tests/peer/ferry-test-peer)
+#   E2E_SUMMARY      if set, gets one line "N passed, N failed"
+#   E2E_TIMEOUT      hard limit for the whole run in seconds (default 420)
+#   E2E_KEEP_LOGS=1  keep results/logs/ even when everything passed
+#
+# Everything runs in a private network namespace whose only interface is lo,
+# so no packet can leave the machine. Output: per-test results and the Node
+# test runner summary on stdout; results/results.tap; logs of every process
+# in results/logs/ (removed when everything passed).
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+cd "$here"
+
+export FERRY_BIN=${FERRY_BIN:-$repo/build/src/ferry}
+export FERRY_PEER_BIN=${FERRY_PEER_BIN:-$repo/build/tests/peer/ferry-test-peer}
+limit=${E2E_TIMEOUT:-420}
+
+missing=()
+for tool in nginx ffmpeg chromium unshare ip node npm timeout; do
+  command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
+done
+[ -f /usr/lib/nginx/modules/ngx_rtmp_module.so ] || missing+=("libnginx-mod-rtmp")
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "run.sh: missing ${missing[*]}: run scripts/install-test-deps.sh" >&2
+  exit 1
+fi
+
+# Dependencies first: the namespace below has no network.
+if [ -f package-lock.json ]; then
+  npm ci --no-audit --no-fund --loglevel=error
+else
+  npm install --no-audit --no-fund --loglevel=error
+fi
+
+results="$here/results"
+export E2E_ARTIFACTS="$results/logs"
+rm -rf "$results"
+mkdir -p "$E2E_ARTIFACTS"
+tap="$results/results.tap"
+
+if [ $# -gt 0 ]; then files=("$@"); else files=(*.test.mjs); fi
+
+# Root gets a network namespace directly; anyone else maps to root in a user namespace.
+ns=(unshare --net)
+[ "$(id -u)" -eq 0 ] || ns=(unshare --user --map-root-user --net)
+
+start=$(date +%s)
+set +e
+timeout --kill-after=15 "$limit" "${ns[@]}" bash -c '
+  set -e
+  ip link set lo up
+  exec node --test --test-concurrency=1 --test-timeout=180000 \
+    --test-reporter=spec --test-reporter-destination=stdout \
+    --test-reporter=tap --test-reporter-destination="$0" "${@}"
+' "$tap" "${files[@]}"
+rc=$?
+set -e
+elapsed=$(( $(date +%s) - start ))
+
+if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then
+  echo "run.sh: the suite did not finish within ${limit}s and was killed" >&2
+fi
+
+# The Node test runner summary, as the TAP reporter wrote it.
+pass=$(sed -n 's/^# pass \([0-9]*\)$/\1/p' "$tap" 2>/dev/null | tail -1)
+fail=$(sed -n 's/^# fail \([0-9]*\)$/\1/p' "$tap" 2>/dev/null | tail -1)
+cancelled=$(sed -n 's/^# cancelled \([0-9]*\)$/\1/p' "$tap" 2>/dev/null | tail -1)
+skipped=$(sed -n 's/^# skipped \([0-9]*\)$/\1/p' "$tap" 2>/dev/null | tail -1)
+pass=${pass:-0}
+fail=$(( ${fail:-0} + ${cancelled:-0} ))
+if [ $rc -ne 0 ] && [ "$fail" -eq 0 ]; then fail=1; fi  # killed, or failed outside a test
+
+echo
+grep -E '^# (tests|suites|pass|fail|cancelled|skipped|todo|duration_ms) ' "$tap" 2>/dev/null || true
+line="$pass passed, $fail failed"
+[ "${skipped:-0}" -gt 0 ] && line="$line, $skipped skipped"
+echo "e2e: $line in ${elapsed}s"
+[ -n "${E2E_SUMMARY:-}" ] && echo "$line" > "$E2E_SUMMARY"
+
+if [ $rc -eq 0 ] && [ "${E2E_KEEP_LOGS:-0}" != 1 ]; then
+  rm -rf "$E2E_ARTIFACTS"
+elif [ $rc -eq 0 ]; then
+  echo "logs kept in $E2E_ARTIFACTS"
+else
+  echo "logs kept in $E2E_ARTIFACTS" >&2
+fi
+exit $rc

@@ -32,7 +32,6 @@ ferry_config_new_default (void)
   self->ice_addresses = NULL;
   self->ice_timeout_s = 15;
   self->gather_timeout_ms = 3000;
-  self->viewer_wait_timeout_s = 20;
   self->ping_interval_s = 10;
   return self;
 }
@@ -75,7 +74,6 @@ static const KeySpec keys[] = {
           ice_addresses), 0, 0},
   UINT_KEY ("webrtc", "ice-timeout", ice_timeout_s, 1, 3600),
   UINT_KEY ("webrtc", "gather-timeout-ms", gather_timeout_ms, 100, 60000),
-  UINT_KEY ("webrtc", "viewer-wait-timeout", viewer_wait_timeout_s, 1, 3600),
   UINT_KEY ("webrtc", "ping-interval", ping_interval_s, 0, 3600),
 };
 

@@ -25,7 +25,6 @@ typedef struct
   char **ice_addresses;         /* NULL = every interface libnice finds */
   guint ice_timeout_s;          /* answer sent → connected, else FAILED */
   guint gather_timeout_ms;      /* upper bound on waiting for all local candidates */
-  guint viewer_wait_timeout_s;  /* a viewer of a PENDING stream waits this long */
   guint ping_interval_s;        /* server ping to WCS clients; 0 = never */
 } FerryConfig;
 

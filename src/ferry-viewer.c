@@ -229,13 +229,20 @@ promise_cb (GstPromise *promise, gpointer user_data)
   hop_to_main_full (p->viewer, p->step, replied, reply);
 }
 
-static GstPromise *
-promise_for (FerryViewer *self, StepFunc step)
+/* Emits the action @signal on webrtcbin with @arg and a promise whose reply continues
+ * with @step on the main context. The action signals take their own promise ref. */
+static void
+emit_with_promise (FerryViewer *self, const char *signal, gpointer arg,
+    StepFunc step)
 {
   PromiseData *p = g_new0 (PromiseData, 1);
+  GstPromise *promise;
+
   p->viewer = g_object_ref (self);
   p->step = step;
-  return gst_promise_new_with_change_func (promise_cb, p, promise_data_free);
+  promise = gst_promise_new_with_change_func (promise_cb, p, promise_data_free);
+  g_signal_emit_by_name (self->webrtc, signal, arg, promise);
+  gst_promise_unref (promise);
 }
 
 /* A reply carrying "error" (webrtcbin closed, bad SDP, no reply) ends the viewer. */
@@ -365,8 +372,7 @@ on_answer_created (FerryViewer *self, const GstStructure *reply)
     ferry_viewer_close (self, "FAILED", "Failed to add stream to proxy");
     return;
   }
-  g_signal_emit_by_name (self->webrtc, "set-local-description", answer,
-      promise_for (self, on_local_set));
+  emit_with_promise (self, "set-local-description", answer, on_local_set);
   gst_webrtc_session_description_free (answer);
 }
 
@@ -375,8 +381,7 @@ on_remote_set (FerryViewer *self, const GstStructure *reply)
 {
   if (reply_failed (self, reply, "set-remote-description"))
     return;
-  g_signal_emit_by_name (self->webrtc, "create-answer", NULL,
-      promise_for (self, on_answer_created));
+  emit_with_promise (self, "create-answer", NULL, on_answer_created);
 }
 
 static void
@@ -630,8 +635,7 @@ ferry_viewer_attach (FerryViewer *self, FerryStream *stream, GError **error)
     gst_sdp_message_copy (self->offer, &copy);
     offer = gst_webrtc_session_description_new (GST_WEBRTC_SDP_TYPE_OFFER,
         copy);
-    g_signal_emit_by_name (self->webrtc, "set-remote-description", offer,
-        promise_for (self, on_remote_set));
+    emit_with_promise (self, "set-remote-description", offer, on_remote_set);
     gst_webrtc_session_description_free (offer);
   }
   GST_INFO ("viewer %s: attached (video %s pt %d, audio %s pt %d)", self->id,

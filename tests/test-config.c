@@ -1,0 +1,96 @@
+/* Unit tests for ferry-config.c. */
+#include <glib/gstdio.h>
+#include <gst/gst.h>
+#include "ferry-config.h"
+
+#include <string.h>
+#include <unistd.h>
+
+static char *
+write_tmp (const char *text)
+{
+  g_autoptr (GError) error = NULL;
+  char *path = NULL;
+  int fd = g_file_open_tmp ("ferry-test-XXXXXX.conf", &path, &error);
+  g_assert_no_error (error);
+  close (fd);
+  g_assert_true (g_file_set_contents (path, text, -1, NULL));
+  return path;
+}
+
+static void
+test_defaults (void)
+{
+  g_autoptr (FerryConfig) c = ferry_config_new_default ();
+  g_assert_cmpuint (c->rest_port, ==, 8081);
+  g_assert_cmpuint (c->ws_port, ==, 8080);
+  g_assert_cmpstr (c->listen_address, ==, "127.0.0.1");
+  g_assert_null (c->ice_addresses);
+}
+
+static void
+test_load (void)
+{
+  g_autofree char *path = write_tmp ("[server]\nrest-port = 9081\n"
+      "listen = 0.0.0.0\n[webrtc]\nice-addresses = 127.0.0.1;10.0.0.1\n"
+      "ice-timeout = 7\n");
+  g_autoptr (FerryConfig) c = ferry_config_new_default ();
+  g_autoptr (GError) error = NULL;
+
+  g_assert_true (ferry_config_load_file (c, path, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (c->rest_port, ==, 9081);
+  g_assert_cmpuint (c->ws_port, ==, 8080);
+  g_assert_cmpstr (c->listen_address, ==, "0.0.0.0");
+  g_assert_cmpuint (g_strv_length (c->ice_addresses), ==, 2);
+  g_assert_cmpstr (c->ice_addresses[1], ==, "10.0.0.1");
+  g_assert_cmpuint (c->ice_timeout_s, ==, 7);
+  g_unlink (path);
+}
+
+static void
+test_shipped_config (void)
+{
+  g_autofree char *path = g_test_build_filename (G_TEST_DIST, "..", "data",
+      "ferry.conf", NULL);
+  g_autoptr (FerryConfig) c = ferry_config_new_default ();
+  g_autoptr (GError) error = NULL;
+
+  g_assert_true (ferry_config_load_file (c, path, &error));
+  g_assert_no_error (error);
+  g_assert_null (c->ice_addresses);
+}
+
+static void
+test_errors (void)
+{
+  const char *bad[] = {
+    "[server]\nrest-prot = 1\n",        /* unknown key */
+    "[nope]\nx = 1\n",          /* unknown group */
+    "[server]\nrest-port = 70000\n",    /* out of range */
+    "[server]\nrest-port = eighty\n",   /* not a number */
+    "not a key file",
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++) {
+    g_autofree char *path = write_tmp (bad[i]);
+    g_autoptr (FerryConfig) c = ferry_config_new_default ();
+    g_autoptr (GError) error = NULL;
+    g_assert_false (ferry_config_load_file (c, path, &error));
+    g_assert_nonnull (error);
+    /* The message names the file, so an operator knows where to look. */
+    g_assert_true (strstr (error->message, path) != NULL);
+    g_unlink (path);
+  }
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  gst_init (&argc, &argv);
+  g_test_add_func ("/config/defaults", test_defaults);
+  g_test_add_func ("/config/load", test_load);
+  g_test_add_func ("/config/shipped", test_shipped_config);
+  g_test_add_func ("/config/errors", test_errors);
+  return g_test_run ();
+}

@@ -1,0 +1,149 @@
+/* Unit tests for ferry-sdp.c: choosing payload types from browser offers. */
+#include <gst/gst.h>
+#include "ferry-errors.h"
+#include "ferry-sdp.h"
+
+#include <string.h>
+
+/* Shaped like Debian Chromium 156's recvonly offer (wcs-websocket-protocol.md §9.2). */
+static const char *chromium_offer =
+    "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
+    "a=group:BUNDLE 0 1\r\na=extmap-allow-mixed\r\n"
+    "m=audio 9 UDP/TLS/RTP/SAVPF 111 63 9 0 8 13 110 126\r\n"
+    "c=IN IP4 0.0.0.0\r\na=mid:0\r\na=recvonly\r\na=rtcp-mux\r\n"
+    "a=rtpmap:111 opus/48000/2\r\na=fmtp:111 minptime=10;useinbandfec=1\r\n"
+    "a=rtpmap:63 red/48000/2\r\na=rtpmap:9 G722/8000\r\na=rtpmap:0 PCMU/8000\r\n"
+    "m=video 9 UDP/TLS/RTP/SAVPF 96 102 104 108 116 41\r\n"
+    "c=IN IP4 0.0.0.0\r\na=mid:1\r\na=recvonly\r\na=rtcp-mux\r\n"
+    "a=rtpmap:96 VP8/90000\r\n"
+    "a=rtpmap:102 H264/90000\r\n"
+    "a=fmtp:102 level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42001f\r\n"
+    "a=rtpmap:104 H264/90000\r\n"
+    "a=fmtp:104 level-asymmetry-allowed=1;packetization-mode=0;profile-level-id=42e01f\r\n"
+    "a=rtpmap:108 H264/90000\r\n"
+    "a=fmtp:108 level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f\r\n"
+    "a=rtpmap:116 H264/90000\r\n"
+    "a=fmtp:116 level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=4d001f\r\n"
+    "a=rtpmap:41 H264/90000\r\n"
+    "a=fmtp:41 level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=f4001f\r\n";
+
+static void
+test_chromium_offer (void)
+{
+  FerryOfferInfo info;
+  g_autoptr (GError) error = NULL;
+
+  g_assert_true (ferry_sdp_parse_offer (chromium_offer, &info, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (info.audio_mline, ==, 0);
+  g_assert_cmpint (info.video_mline, ==, 1);
+  g_assert_cmpint (info.opus_pt, ==, 111);
+  /* 42e01f with packetization-mode=1 wins; 104 is 42e01f but mode 0. */
+  g_assert_cmpint (info.h264_pt, ==, 108);
+  g_assert_cmpstr (info.profile_level_id, ==, "42e01f");
+}
+
+/* Firefox-style: video first, other payload numbers, upper-case encoding names. */
+static void
+test_video_first_offer (void)
+{
+  const char *offer = "v=0\r\no=- 1 2 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n"
+      "m=video 9 UDP/TLS/RTP/SAVPF 126 97\r\nc=IN IP4 0.0.0.0\r\na=mid:0\r\n"
+      "a=rtpmap:126 H264/90000\r\n"
+      "a=fmtp:126 profile-level-id=42e01f;level-asymmetry-allowed=1;packetization-mode=1\r\n"
+      "a=rtpmap:97 H264/90000\r\n"
+      "a=fmtp:97 profile-level-id=42e01f;level-asymmetry-allowed=1\r\n"
+      "m=audio 9 UDP/TLS/RTP/SAVPF 109\r\nc=IN IP4 0.0.0.0\r\na=mid:1\r\n"
+      "a=rtpmap:109 OPUS/48000/2\r\n";
+  FerryOfferInfo info;
+
+  g_assert_true (ferry_sdp_parse_offer (offer, &info, NULL, NULL));
+  g_assert_cmpint (info.video_mline, ==, 0);
+  g_assert_cmpint (info.audio_mline, ==, 1);
+  g_assert_cmpint (info.h264_pt, ==, 126);
+  g_assert_cmpint (info.opus_pt, ==, 109);
+}
+
+static void
+test_no_common_codec (void)
+{
+  const char *offer = "v=0\r\no=- 1 2 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n"
+      "m=audio 9 UDP/TLS/RTP/SAVPF 0\r\nc=IN IP4 0.0.0.0\r\n"
+      "a=rtpmap:0 PCMU/8000\r\n"
+      "m=video 9 UDP/TLS/RTP/SAVPF 96 104\r\nc=IN IP4 0.0.0.0\r\n"
+      "a=rtpmap:96 VP8/90000\r\na=rtpmap:104 H264/90000\r\n"
+      "a=fmtp:104 packetization-mode=0;profile-level-id=42e01f\r\n";
+  FerryOfferInfo info;
+
+  g_assert_true (ferry_sdp_parse_offer (offer, &info, NULL, NULL));
+  g_assert_cmpint (info.audio_mline, ==, 0);
+  g_assert_cmpint (info.video_mline, ==, 1);
+  g_assert_cmpint (info.opus_pt, ==, -1);
+  g_assert_cmpint (info.h264_pt, ==, -1);
+}
+
+static void
+test_audio_only_offer (void)
+{
+  const char *offer = "v=0\r\no=- 1 2 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n"
+      "m=audio 9 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\n"
+      "a=rtpmap:111 opus/48000/2\r\n";
+  FerryOfferInfo info;
+
+  g_assert_true (ferry_sdp_parse_offer (offer, &info, NULL, NULL));
+  g_assert_cmpint (info.video_mline, ==, -1);
+  g_assert_cmpint (info.h264_pt, ==, -1);
+  g_assert_cmpint (info.opus_pt, ==, 111);
+}
+
+static void
+test_not_sdp (void)
+{
+  const char *bad[] = { "", "hello", "{\"sdp\":1}", "v=0\r\n" };
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++) {
+    FerryOfferInfo info;
+    g_autoptr (GError) error = NULL;
+    g_assert_false (ferry_sdp_parse_offer (bad[i], &info, NULL, &error));
+    g_assert_error (error, FERRY_ERROR, FERRY_ERROR_INVALID_PARAMETER);
+  }
+  {
+    FerryOfferInfo info;
+    g_autoptr (GError) error = NULL;
+    g_assert_false (ferry_sdp_parse_offer (NULL, &info, NULL, &error));
+    g_assert_nonnull (error);
+  }
+}
+
+static void
+test_add_msid (void)
+{
+  GstSDPMessage *msg = NULL;
+  FerryOfferInfo info;
+  g_autofree char *text = NULL;
+
+  g_assert_true (ferry_sdp_parse_offer (chromium_offer, &info, &msg, NULL));
+  ferry_sdp_add_msid (msg, "ferry");
+  text = gst_sdp_message_as_text (msg);
+  g_assert_nonnull (strstr (text, "a=msid:ferry ferry-audio\r\n"));
+  g_assert_nonnull (strstr (text, "a=msid:ferry ferry-video\r\n"));
+  /* Idempotent: a second pass adds nothing. */
+  ferry_sdp_add_msid (msg, "other");
+  g_free (text);
+  text = gst_sdp_message_as_text (msg);
+  g_assert_null (strstr (text, "a=msid:other"));
+  gst_sdp_message_free (msg);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  gst_init (&argc, &argv);
+  g_test_add_func ("/sdp/chromium-offer", test_chromium_offer);
+  g_test_add_func ("/sdp/video-first-offer", test_video_first_offer);
+  g_test_add_func ("/sdp/no-common-codec", test_no_common_codec);
+  g_test_add_func ("/sdp/audio-only-offer", test_audio_only_offer);
+  g_test_add_func ("/sdp/not-sdp", test_not_sdp);
+  g_test_add_func ("/sdp/add-msid", test_add_msid);
+  return g_test_run ();
+}

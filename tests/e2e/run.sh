@@ -50,16 +50,19 @@ tap="$results/results.tap"
 
 if [ $# -gt 0 ]; then files=("$@"); else files=(*.test.mjs); fi
 
-# Root gets a network namespace directly; anyone else maps to root in a user namespace.
-ns=(unshare --net)
-[ "$(id -u)" -eq 0 ] || ns=(unshare --user --map-root-user --net)
+# A private network namespace (only lo) and a private PID namespace: when the
+# run ends or is killed, the kernel kills every process left inside it, so
+# nothing (nginx, ffmpeg, Ferry, Chromium) can outlive the suite.
+# Root gets the namespaces directly; anyone else maps to root in a user namespace.
+ns=(unshare --net --pid --fork --kill-child --mount-proc)
+[ "$(id -u)" -eq 0 ] || ns=(unshare --user --map-root-user --net --pid --fork --kill-child --mount-proc)
 
 start=$(date +%s)
 set +e
 timeout --kill-after=15 "$limit" "${ns[@]}" bash -c '
   set -e
   ip link set lo up
-  exec node --test --test-concurrency=1 --test-timeout=180000 \
+  node --test --test-concurrency=1 --test-timeout=180000 \
     --test-reporter=spec --test-reporter-destination=stdout \
     --test-reporter=tap --test-reporter-destination="$0" "${@}"
 ' "$tap" "${files[@]}"
@@ -76,22 +79,24 @@ pass=$(sed -n 's/^# pass \([0-9]*\)$/\1/p' "$tap" 2>/dev/null | tail -1)
 fail=$(sed -n 's/^# fail \([0-9]*\)$/\1/p' "$tap" 2>/dev/null | tail -1)
 cancelled=$(sed -n 's/^# cancelled \([0-9]*\)$/\1/p' "$tap" 2>/dev/null | tail -1)
 skipped=$(sed -n 's/^# skipped \([0-9]*\)$/\1/p' "$tap" 2>/dev/null | tail -1)
+if [ -z "$pass" ]; then  # killed before the runner wrote its summary: count what finished
+  pass=$(grep -c '^ok ' "$tap" 2>/dev/null || true)
+  fail=$(grep -c '^not ok ' "$tap" 2>/dev/null || true)
+fi
 pass=${pass:-0}
 fail=$(( ${fail:-0} + ${cancelled:-0} ))
 if [ $rc -ne 0 ] && [ "$fail" -eq 0 ]; then fail=1; fi  # killed, or failed outside a test
+
+if [ $rc -eq 0 ] && [ "${E2E_KEEP_LOGS:-0}" != 1 ]; then
+  rm -rf "$E2E_ARTIFACTS"
+else
+  echo "logs kept in $E2E_ARTIFACTS"
+fi
 
 echo
 grep -E '^# (tests|suites|pass|fail|cancelled|skipped|todo|duration_ms) ' "$tap" 2>/dev/null || true
 line="$pass passed, $fail failed"
 [ "${skipped:-0}" -gt 0 ] && line="$line, $skipped skipped"
-echo "e2e: $line in ${elapsed}s"
 [ -n "${E2E_SUMMARY:-}" ] && echo "$line" > "$E2E_SUMMARY"
-
-if [ $rc -eq 0 ] && [ "${E2E_KEEP_LOGS:-0}" != 1 ]; then
-  rm -rf "$E2E_ARTIFACTS"
-elif [ $rc -eq 0 ]; then
-  echo "logs kept in $E2E_ARTIFACTS"
-else
-  echo "logs kept in $E2E_ARTIFACTS" >&2
-fi
+echo "e2e: $line in ${elapsed}s"
 exit $rc

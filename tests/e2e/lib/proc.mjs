@@ -8,11 +8,18 @@ import { sleep } from './util.mjs';
 const live = new Set();
 
 // Last resort: if the test process ends without teardown, kill what is left.
-process.on('exit', () => {
+function killAll() {
   for (const p of live) {
     try { process.kill(-p.pid, 'SIGKILL'); } catch { /* already gone */ }
   }
-});
+}
+process.on('exit', killAll);
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.once(sig, () => {
+    killAll();
+    process.exit(128 + ({ SIGHUP: 1, SIGINT: 2, SIGTERM: 15 })[sig]);
+  });
+}
 
 /**
  * Starts `cmd args` with stdout+stderr appended to `logFile`. Returns a

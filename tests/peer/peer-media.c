@@ -1,0 +1,322 @@
+/* Ferry test peer: decode chains for webrtcbin's src pads, and counters.
+ *
+ *   webrtcbin src_%u ─► queue ─► rtph264depay ─► avdec_h264 ─► fakesink  (video)
+ *                    └► queue ─► rtpopusdepay ─► opusdec    ─► fakesink  (audio)
+ *                                       counting probe on each sink pad ─┘
+ *
+ * Threads: peer_media_link_pad runs on the streaming thread that announced
+ * the pad; adding, linking and syncing new downstream elements there is
+ * fine, only the pipeline's own state changes belong to the main context.
+ * The probes run on the fakesinks' streaming threads. Everything shared is
+ * behind one mutex.
+ *
+ * No decodebin on purpose: an explicit chain fails loudly when the server
+ * sends something other than H.264 or Opus instead of quietly decoding it.
+ */
+#include "peer-media.h"
+
+GST_DEBUG_CATEGORY_STATIC (peer_media_debug);
+#define GST_CAT_DEFAULT peer_media_debug
+
+struct _PeerMedia
+{
+  gchar *id;                    /* for log lines */
+
+  GMutex lock;                  /* protects everything below */
+  guint64 video_frames;
+  guint64 audio_samples;
+  gint video_width;
+  gint video_height;
+  GPtrArray *errors;            /* gchar* */
+};
+
+/* Probe state for one decode chain; only the fakesink's streaming thread
+ * touches its fields, the media ref keeps the counters alive. */
+typedef struct
+{
+  PeerMedia *media;
+  gboolean video;
+  guint bpf;                    /* audio bytes per sample frame, 0 = unknown */
+  gint rate;
+} ChainProbe;
+
+static void
+peer_media_free (gpointer data)
+{
+  PeerMedia *self = data;
+
+  g_free (self->id);
+  g_ptr_array_unref (self->errors);
+  g_mutex_clear (&self->lock);
+}
+
+PeerMedia *
+peer_media_new (const gchar * id)
+{
+  static gsize once = 0;
+  PeerMedia *self = g_atomic_rc_box_new0 (PeerMedia);
+
+  if (g_once_init_enter (&once)) {
+    GST_DEBUG_CATEGORY_INIT (peer_media_debug, "ferry-test-peer-media", 0,
+        "Ferry test peer: decode chains and counters");
+    g_once_init_leave (&once, 1);
+  }
+  self->id = g_strdup (id);
+  self->errors = g_ptr_array_new_with_free_func (g_free);
+  g_mutex_init (&self->lock);
+  return self;
+}
+
+PeerMedia *
+peer_media_ref (PeerMedia * media)
+{
+  return g_atomic_rc_box_acquire (media);
+}
+
+void
+peer_media_unref (PeerMedia * media)
+{
+  g_atomic_rc_box_release_full (media, peer_media_free);
+}
+
+void
+peer_media_add_error (PeerMedia * self, const gchar * what)
+{
+  GST_WARNING ("%s: %s", self->id, what);
+  g_mutex_lock (&self->lock);
+  g_ptr_array_add (self->errors, g_strdup (what));
+  g_mutex_unlock (&self->lock);
+}
+
+static guint
+audio_format_width (const gchar * format)
+{
+  /* opusdec only outputs S16LE; knowing a few more keeps this honest without
+   * pulling in gstreamer-audio just for GstAudioInfo */
+  if (format == NULL)
+    return 0;
+  if (g_str_has_prefix (format, "S8") || g_str_has_prefix (format, "U8"))
+    return 1;
+  if (g_str_has_prefix (format, "S16") || g_str_has_prefix (format, "U16"))
+    return 2;
+  if (g_str_has_prefix (format, "S24_32") || g_str_has_prefix (format,
+          "U24_32"))
+    return 4;
+  if (g_str_has_prefix (format, "S24") || g_str_has_prefix (format, "U24"))
+    return 3;
+  if (g_str_has_prefix (format, "S32") || g_str_has_prefix (format, "U32")
+      || g_str_has_prefix (format, "F32"))
+    return 4;
+  if (g_str_has_prefix (format, "F64"))
+    return 8;
+  return 0;
+}
+
+static void
+chain_probe_caps (ChainProbe * cp, GstCaps * caps)
+{
+  const GstStructure *s = gst_caps_get_structure (caps, 0);
+  gint width = 0, height = 0, channels = 0;
+
+  if (cp->video) {
+    if (gst_structure_get_int (s, "width", &width) &&
+        gst_structure_get_int (s, "height", &height)) {
+      g_mutex_lock (&cp->media->lock);
+      cp->media->video_width = width;
+      cp->media->video_height = height;
+      g_mutex_unlock (&cp->media->lock);
+    }
+    return;
+  }
+  cp->rate = 0;
+  gst_structure_get_int (s, "rate", &cp->rate);
+  if (!gst_structure_get_int (s, "channels", &channels))
+    channels = 1;
+  cp->bpf = audio_format_width (gst_structure_get_string (s, "format")) *
+      channels;
+}
+
+/* streaming thread (the fakesink's) */
+static GstPadProbeReturn
+on_sink_data (GstPad * pad, GstPadProbeInfo * info, gpointer data)
+{
+  ChainProbe *cp = data;
+  PeerMedia *self = cp->media;
+  GstBuffer *buf;
+  guint64 samples = 0;
+
+  if (info->type & GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM) {
+    GstEvent *event = GST_PAD_PROBE_INFO_EVENT (info);
+    GstCaps *caps = NULL;
+
+    if (GST_EVENT_TYPE (event) == GST_EVENT_CAPS) {
+      gst_event_parse_caps (event, &caps);
+      chain_probe_caps (cp, caps);
+    }
+    return GST_PAD_PROBE_OK;
+  }
+
+  buf = GST_PAD_PROBE_INFO_BUFFER (info);
+  if (buf == NULL)
+    return GST_PAD_PROBE_OK;
+  if (!cp->video) {
+    /* count sample frames (per channel), so 1 s of audio is `rate` */
+    if (cp->bpf > 0)
+      samples = gst_buffer_get_size (buf) / cp->bpf;
+    else if (GST_BUFFER_DURATION_IS_VALID (buf) && cp->rate > 0)
+      samples = gst_util_uint64_scale (GST_BUFFER_DURATION (buf), cp->rate,
+          GST_SECOND);
+  }
+  g_mutex_lock (&self->lock);
+  if (cp->video)
+    self->video_frames++;
+  else
+    self->audio_samples += samples;
+  g_mutex_unlock (&self->lock);
+  return GST_PAD_PROBE_OK;
+}
+
+static void
+chain_probe_free (gpointer data)
+{
+  ChainProbe *cp = data;
+
+  peer_media_unref (cp->media);
+  g_free (cp);
+}
+
+static GstElement *
+make (PeerMedia * self, const gchar * factory)
+{
+  GstElement *e = gst_element_factory_make (factory, NULL);
+
+  if (e == NULL) {
+    g_autofree gchar *msg = g_strdup_printf ("missing element %s", factory);
+    peer_media_add_error (self, msg);
+  }
+  return e;
+}
+
+/* Builds queue ! depay ! dec ! fakesink in @bin and links @pad to it.
+ * streaming thread */
+static void
+link_decode_chain (PeerMedia * self, GstBin * bin, GstPad * pad, gboolean video)
+{
+  const gchar *names[4] = { "queue", video ? "rtph264depay" : "rtpopusdepay",
+    video ? "avdec_h264" : "opusdec", "fakesink"
+  };
+  GstElement *el[4] = { NULL, };
+  g_autoptr (GstPad) sinkpad = NULL;
+  g_autoptr (GstPad) fakepad = NULL;
+  ChainProbe *cp;
+  gint i;
+
+  for (i = 0; i < 4; i++) {
+    el[i] = make (self, names[i]);
+    if (el[i] == NULL)
+      goto fail;
+  }
+  /* added into a running pipeline: no preroll wait, no clock sync */
+  g_object_set (el[3], "sync", FALSE, "async", FALSE, NULL);
+  for (i = 0; i < 4; i++)
+    gst_bin_add (bin, el[i]);
+  if (!gst_element_link_many (el[0], el[1], el[2], el[3], NULL)) {
+    peer_media_add_error (self, "could not link the decode chain");
+    return;
+  }
+
+  cp = g_new0 (ChainProbe, 1);
+  cp->media = peer_media_ref (self);
+  cp->video = video;
+  fakepad = gst_element_get_static_pad (el[3], "sink");
+  gst_pad_add_probe (fakepad, GST_PAD_PROBE_TYPE_BUFFER |
+      GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, on_sink_data, cp, chain_probe_free);
+
+  /* downstream first, so data never hits a flushing pad */
+  for (i = 3; i >= 0; i--)
+    gst_element_sync_state_with_parent (el[i]);
+  sinkpad = gst_element_get_static_pad (el[0], "sink");
+  if (GST_PAD_LINK_FAILED (gst_pad_link (pad, sinkpad)))
+    peer_media_add_error (self, "could not link a webrtcbin src pad");
+  return;
+
+fail:
+  for (i = 0; i < 4; i++)
+    if (el[i] != NULL)
+      gst_object_unref (gst_object_ref_sink (el[i]));
+}
+
+/* Pads we have no decoder for go to a fakesink, so they cannot stall
+ * webrtcbin with not-linked.
+ * streaming thread */
+static void
+link_fakesink (PeerMedia * self, GstBin * bin, GstPad * pad)
+{
+  GstElement *sink = make (self, "fakesink");
+  g_autoptr (GstPad) sinkpad = NULL;
+
+  if (sink == NULL)
+    return;
+  g_object_set (sink, "sync", FALSE, "async", FALSE, NULL);
+  gst_bin_add (bin, sink);
+  gst_element_sync_state_with_parent (sink);
+  sinkpad = gst_element_get_static_pad (sink, "sink");
+  gst_pad_link (pad, sinkpad);
+}
+
+void
+peer_media_link_pad (PeerMedia * self, GstBin * bin, GstPad * pad)
+{
+  g_autoptr (GstCaps) caps = NULL;
+  const GstStructure *s;
+  const gchar *media, *encoding;
+
+  caps = gst_pad_get_current_caps (pad);
+  if (caps == NULL)
+    caps = gst_pad_query_caps (pad, NULL);
+  if (caps == NULL || gst_caps_is_empty (caps) || gst_caps_is_any (caps)) {
+    peer_media_add_error (self, "webrtcbin src pad without caps");
+    link_fakesink (self, bin, pad);
+    return;
+  }
+  s = gst_caps_get_structure (caps, 0);
+  media = gst_structure_get_string (s, "media");
+  encoding = gst_structure_get_string (s, "encoding-name");
+  GST_INFO ("%s: pad %s media %s encoding %s", self->id,
+      GST_PAD_NAME (pad), media, encoding);
+
+  if (g_strcmp0 (media, "video") == 0 && encoding != NULL &&
+      g_ascii_strcasecmp (encoding, "H264") == 0) {
+    link_decode_chain (self, bin, pad, TRUE);
+  } else if (g_strcmp0 (media, "audio") == 0 && encoding != NULL &&
+      g_ascii_strcasecmp (encoding, "OPUS") == 0) {
+    link_decode_chain (self, bin, pad, FALSE);
+  } else {
+    g_autofree gchar *msg = g_strdup_printf ("unexpected media %s/%s",
+        media ? media : "?", encoding ? encoding : "?");
+    peer_media_add_error (self, msg);
+    link_fakesink (self, bin, pad);
+  }
+}
+
+void
+peer_media_add_to_json (PeerMedia * self, JsonBuilder * b)
+{
+  guint i;
+
+  g_mutex_lock (&self->lock);
+  json_builder_set_member_name (b, "videoFrames");
+  json_builder_add_int_value (b, self->video_frames);
+  json_builder_set_member_name (b, "audioSamples");
+  json_builder_add_int_value (b, self->audio_samples);
+  json_builder_set_member_name (b, "videoWidth");
+  json_builder_add_int_value (b, self->video_width);
+  json_builder_set_member_name (b, "videoHeight");
+  json_builder_add_int_value (b, self->video_height);
+  json_builder_set_member_name (b, "errors");
+  json_builder_begin_array (b);
+  for (i = 0; i < self->errors->len; i++)
+    json_builder_add_string_value (b, self->errors->pdata[i]);
+  json_builder_end_array (b);
+  g_mutex_unlock (&self->lock);
+}

@@ -1,0 +1,35 @@
+/* Ferry test peer: decoding what a webrtcbin receives, and counting it.
+ *
+ * A PeerMedia is the receive side of one played stream: it builds a decode
+ * chain for every src pad webrtcbin adds and keeps the counters (decoded
+ * video frames, decoded audio sample frames, the video size) plus the
+ * errors seen on the way. It is reference counted and thread-safe: the
+ * probes that count run on streaming threads and hold a reference, so the
+ * numbers outlive the pipeline for the final report.
+ */
+#pragma once
+
+#include <gst/gst.h>
+#include <json-glib/json-glib.h>
+
+G_BEGIN_DECLS
+
+typedef struct _PeerMedia PeerMedia;
+
+PeerMedia *peer_media_new (const gchar * id);
+PeerMedia *peer_media_ref (PeerMedia * media);
+void peer_media_unref (PeerMedia * media);
+
+/* any thread */
+void peer_media_add_error (PeerMedia * media, const gchar * what);
+
+/* streaming thread that announced @pad (webrtcbin's pad-added) */
+void peer_media_link_pad (PeerMedia * media, GstBin * bin, GstPad * pad);
+
+/* adds videoFrames, audioSamples, videoWidth, videoHeight and errors to the
+ * object being built in @b; any thread */
+void peer_media_add_to_json (PeerMedia * media, JsonBuilder * b);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (PeerMedia, peer_media_unref)
+
+G_END_DECLS

@@ -106,6 +106,26 @@ first_buffer_cb (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
   return GST_PAD_PROBE_REMOVE;
 }
 
+/* Streaming thread (rtmp2src): the origin ended the stream. The pipeline itself posts EOS
+ * only once every sink has it, and webrtcbin's sinks never do, so a pipeline with viewers
+ * would never tell: report the source's EOS directly. */
+static GstPadProbeReturn
+source_eos_cb (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
+{
+  GstEvent *event = GST_PAD_PROBE_INFO_EVENT (info);
+  GstElement *src;
+
+  if (GST_EVENT_TYPE (event) != GST_EVENT_EOS)
+    return GST_PAD_PROBE_OK;
+  src = gst_pad_get_parent_element (pad);
+  if (src != NULL) {
+    gst_element_post_message (src, gst_message_new_element (GST_OBJECT (src),
+            gst_structure_new_empty ("ferry-source-eos")));
+    gst_object_unref (src);
+  }
+  return GST_PAD_PROBE_OK;
+}
+
 /* Builds elements[0..n) in @bin, linked in order. Returns the first and last. */
 static gboolean
 add_chain (GstBin *bin, GstElement **elements, guint n, GError **error)
@@ -358,6 +378,12 @@ ferry_ingest_build (GstBin *pipeline, const char *id,
     g_set_error (error, FERRY_ERROR, FERRY_ERROR_INTERNAL,
         "could not link rtmp2src to flvdemux");
     return FALSE;
+  }
+  {
+    GstPad *srcpad = gst_element_get_static_pad (src, "src");
+    gst_pad_add_probe (srcpad, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM,
+        source_eos_cb, NULL, NULL);
+    gst_object_unref (srcpad);
   }
 
   links = g_new0 (DemuxLinks, 1);

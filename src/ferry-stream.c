@@ -173,6 +173,24 @@ find_viewer_of (FerryStream *self, GstObject *src)
   return NULL;
 }
 
+/* Whether @src lives in a viewer branch ("viewer-<id>" bins), attached or already being
+ * detached: an error there must never fail the whole stream. */
+static gboolean
+is_in_viewer_branch (GstObject *src)
+{
+  g_autoptr (GstObject) o = gst_object_ref (src);
+
+  while (o != NULL) {
+    GstObject *parent;
+    if (GST_IS_BIN (o) && g_str_has_prefix (GST_OBJECT_NAME (o), "viewer-"))
+      return TRUE;
+    parent = gst_object_get_parent (o);
+    gst_object_unref (g_steal_pointer (&o));
+    o = parent;
+  }
+  return FALSE;
+}
+
 /* rtmp2src's messages are precise but technical; keep them, drop the "GStreamer
  * error:" style prefixes so `info` reads like a reason. */
 static char *
@@ -182,6 +200,14 @@ describe_error (GError *error, const char *debug)
       && error->code == GST_RESOURCE_ERROR_NOT_FOUND)
     return g_strdup_printf ("stream not found on origin: %s", error->message);
   return g_strdup (error->message);
+}
+
+/* The origin ended the stream (unpublish). */
+static void
+on_source_eos (FerryStream *self)
+{
+  ferry_stream_shutdown (self, FERRY_STREAM_STOPPED,
+      "the source ended the stream", "STOPPED", "Stopped by publisher stop");
 }
 
 static void
@@ -195,6 +221,8 @@ handle_element_message (FerryStream *self, GstMessage *msg)
     GST_DEBUG ("stream %s: %s flowing", self->name,
         gst_structure_get_string (s, "kind"));
     on_playing (self);
+  } else if (gst_structure_has_name (s, "ferry-source-eos")) {
+    on_source_eos (self);
   } else if (gst_structure_has_name (s, "ferry-unsupported-codec")) {
     const char *kind = gst_structure_get_string (s, "kind");
     g_autofree char *info = g_strdup_printf ("unsupported %s codec: %s",
@@ -223,6 +251,9 @@ bus_cb (GstBus *bus, GstMessage *msg, gpointer user_data)
         GST_WARNING ("stream %s: viewer %s failed: %s (%s)", self->name,
             ferry_viewer_get_id (viewer), error->message, debug);
         ferry_viewer_close (viewer, "FAILED", "Failed by error");
+      } else if (is_in_viewer_branch (GST_MESSAGE_SRC (msg))) {
+        GST_INFO ("stream %s: error from a closed viewer's branch: %s",
+            self->name, error->message);
       } else {
         g_autofree char *info = describe_error (error, debug);
         GST_WARNING ("stream %s: %s (%s)", self->name, error->message, debug);
@@ -242,10 +273,8 @@ bus_cb (GstBus *bus, GstMessage *msg, gpointer user_data)
       break;
     }
     case GST_MESSAGE_EOS:
-      /* The origin ended the stream (unpublish). */
-      ferry_stream_shutdown (self, FERRY_STREAM_STOPPED,
-          "the source ended the stream", "STOPPED",
-          "Stopped by publisher stop");
+      /* Only without viewers: see "ferry-source-eos" in ferry-ingest.c. */
+      on_source_eos (self);
       break;
     case GST_MESSAGE_LATENCY:
       gst_bin_recalculate_latency (GST_BIN (self->pipeline));

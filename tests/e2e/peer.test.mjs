@@ -4,7 +4,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startEnv } from './lib/env.mjs';
 import { PEER_BIN, peerExists, runPeer, startPeer, streamReport } from './lib/peer.mjs';
-import { sleep } from './lib/util.mjs';
+import { fatal, waitFor } from './lib/util.mjs';
 
 let env;
 let ferry;
@@ -77,10 +77,12 @@ test('stopStream gets STOPPED "Stopped by user"', { timeout: 30000 }, async (t) 
 
 test('REST terminate while playing: the peer gets STOPPED "Stopped by rest /terminate"', { timeout: 40000 }, async (t) => {
   if (!hasPeer) return t.skip(NO_PEER);
-  const peer = startPeer({ url: ferry.wsUrl, names: ['cam2'], seconds: 12 });
-  // The peer reports only when it exits, so give it time to reach PLAYING
-  // (≈ 1–2 s on loopback) before ending the stream under it.
-  await Promise.race([sleep(5000), peer.proc.exited]);
+  // -v traces the WebSocket traffic: terminate once the peer has seen PLAYING.
+  const peer = startPeer({ url: ferry.wsUrl, names: ['cam2'], seconds: 15, extraArgs: ['-v'] });
+  await waitFor('the peer to get PLAYING for cam2', () => {
+    if (peer.proc.exitInfo) throw fatal(`peer exited: ${peer.proc.log().slice(-2000)}`);
+    return /< \{"message":"notifyStreamStatusEvent".*"status":"PLAYING"/.test(peer.proc.log());
+  }, { timeout: 15000, interval: 100 });
   assert.ok(!peer.proc.exitInfo, 'peer exited before the terminate');
   const r = await ferry.terminate({ localStreamName: 'cam2' });
   assert.equal(r.status, 200, r.text);

@@ -50,7 +50,6 @@ test('publisher stop: viewers get STOPPED "Stopped by publisher stop", the pull 
   await env.publishers.gone.stop();
   const res = await peer.result;
   const s = streamReport(res, 'gone');
-  assert.ok(s.videoFrames > 0, `no video before the stop: ${JSON.stringify(s)}`);
   const stopped = withStatus(s, 'STOPPED');
   assert.ok(stopped, `no STOPPED after the publisher stopped: ${JSON.stringify(s.statuses)}`);
   assert.equal(stopped.info, 'Stopped by publisher stop');

@@ -95,6 +95,26 @@ test('REST terminate while playing: the peer gets STOPPED "Stopped by rest /term
   assert.ok(!(await ferry.findAll()).some((p) => p.localStreamName === 'cam2'), 'cam2 still in find_all');
 });
 
+test('the publisher stops while playing: the peer gets STOPPED "Stopped by publisher stop"', { timeout: 40000 }, async (t) => {
+  if (!hasPeer) return t.skip(NO_PEER);
+  await ferry.pullPlaying(env.uri('cam2'), 'cam2-again');
+  const peer = startPeer({ url: ferry.wsUrl, names: ['cam2-again'], seconds: 15, extraArgs: ['-v'] });
+  await waitFor('the peer to get PLAYING for cam2-again', () => {
+    if (peer.proc.exitInfo) throw fatal(`peer exited: ${peer.proc.log().slice(-2000)}`);
+    return /< \{"message":"notifyStreamStatusEvent".*"status":"PLAYING"/.test(peer.proc.log());
+  }, { timeout: 15000, interval: 100 });
+  await env.publishers.cam2.stop();
+  const res = await peer.result;
+  const s = streamReport(res, 'cam2-again');
+  const stopped = withStatus(s, 'STOPPED');
+  assert.ok(stopped, `no STOPPED: ${JSON.stringify(s)}`);
+  assert.equal(stopped.info, 'Stopped by publisher stop');
+  const p = await ferry.find((x) => x.localStreamName === 'cam2-again');
+  assert.ok(!p || p.status !== 'PLAYING', `still PLAYING in find_all: ${JSON.stringify(p)}`);
+  // The other stream is unaffected.
+  assert.equal((await ferry.find((x) => x.localStreamName === 'cam1'))?.status, 'PLAYING');
+});
+
 test('Ferry exits cleanly on SIGTERM with a clean log', { timeout: 20000 }, async () => {
   assert.deepEqual(await ferry.stopAndCheck(), []);
 });

@@ -9,12 +9,13 @@
 #   FERRY_PEER_BIN   test peer       (default build/tests/peer/ferry-test-peer)
 #   E2E_SUMMARY      if set, gets one line "N passed, N failed"
 #   E2E_TIMEOUT      hard limit for the whole run in seconds (default 420)
-#   E2E_KEEP_LOGS=1  keep results/logs/ even when everything passed
+#   E2E_KEEP_LOGS=1  keep the logs even when everything passed
+#   E2E_RESULTS      results dir of this run (default results/<date>-<pid>)
 #
 # Everything runs in a private network namespace whose only interface is lo,
 # so no packet can leave the machine. Output: per-test results and the Node
-# test runner summary on stdout; results/results.tap; logs of every process
-# in results/logs/ (removed when everything passed).
+# test runner summary on stdout; results/<run>/results.tap; logs of every
+# process in results/<run>/logs/ (removed when everything passed).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -35,18 +36,26 @@ if [ ${#missing[@]} -gt 0 ]; then
   exit 1
 fi
 
-# Dependencies first: the namespace below has no network.
-if [ -f package-lock.json ]; then
-  npm ci --no-audit --no-fund --loglevel=error
-else
-  npm install --no-audit --no-fund --loglevel=error
+# Dependencies first: the namespace below has no network. Reinstall only when
+# node_modules does not match package.json: `npm ci` deletes node_modules,
+# which would break another run going on in the same tree.
+if ! npm ls --depth=0 >/dev/null 2>&1; then
+  if [ -f package-lock.json ]; then
+    npm ci --no-audit --no-fund --loglevel=error
+  else
+    npm install --no-audit --no-fund --loglevel=error
+  fi
 fi
 
-results="$here/results"
+# Each run gets its own results dir (runs may overlap in one tree); keep the
+# 10 newest.
+results="${E2E_RESULTS:-$here/results/$(date +%Y%m%d-%H%M%S)-$$}"
+mkdir -p "$here/results"
+ls -1dt "$here"/results/*-*/ 2>/dev/null | tail -n +11 | xargs -r rm -rf
 export E2E_ARTIFACTS="$results/logs"
-rm -rf "$results"
 mkdir -p "$E2E_ARTIFACTS"
 tap="$results/results.tap"
+echo "results in $results"
 
 if [ $# -gt 0 ]; then files=("$@"); else files=(*.test.mjs); fi
 

@@ -2,6 +2,36 @@
 #include "ferry-json.h"
 #include "ferry-errors.h"
 
+#include <string.h>
+
+/* json-glib 1.6 parses recursively, so deeply nested input overflows the stack (a
+ * WebSocket message of 250 000 '[' crashed the server). No Ferry message nests more than a
+ * few levels: measure the depth before parsing, outside strings. */
+static gboolean
+nesting_within (const char *data, gsize len, guint max_depth)
+{
+  guint depth = 0;
+  gboolean in_string = FALSE;
+
+  for (gsize i = 0; i < len; i++) {
+    char c = data[i];
+    if (in_string) {
+      if (c == '\\')
+        i++;
+      else if (c == '"')
+        in_string = FALSE;
+    } else if (c == '"') {
+      in_string = TRUE;
+    } else if (c == '[' || c == '{') {
+      if (++depth > max_depth)
+        return FALSE;
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      depth--;
+    }
+  }
+  return TRUE;
+}
+
 /**
  * ferry_json_parse_object:
  * Returns: (transfer full) (nullable): the root object, or NULL with @error when the text
@@ -17,6 +47,13 @@ ferry_json_parse_object (const char *data, gssize len, GError **error)
   if (data == NULL || len == 0) {
     g_set_error (error, FERRY_ERROR, FERRY_ERROR_INVALID_JSON,
         "the request body is empty; a JSON object is expected");
+    return NULL;
+  }
+  if (len < 0)
+    len = strlen (data);
+  if (!nesting_within (data, len, FERRY_JSON_MAX_DEPTH)) {
+    g_set_error (error, FERRY_ERROR, FERRY_ERROR_INVALID_JSON,
+        "the JSON nests deeper than %d levels", FERRY_JSON_MAX_DEPTH);
     return NULL;
   }
   if (!json_parser_load_from_data (parser, data, len, &local)) {

@@ -30,6 +30,35 @@ test_parse_object (void)
   }
 }
 
+/* Deep nesting is refused before json-glib recurses into it (it overflowed the stack). */
+static void
+test_nesting (void)
+{
+  g_autoptr (GString) deep = g_string_new (NULL);
+  g_autoptr (GString) ok = g_string_new (NULL);
+  g_autoptr (GError) error = NULL;
+  JsonObject *o;
+
+  for (guint i = 0; i < 250000; i++)
+    g_string_append_c (deep, '[');
+  o = ferry_json_parse_object (deep->str, deep->len, &error);
+  g_assert_null (o);
+  g_assert_error (error, FERRY_ERROR, FERRY_ERROR_INVALID_JSON);
+  g_clear_error (&error);
+
+  /* Brackets inside strings do not count; FERRY_JSON_MAX_DEPTH levels are fine. */
+  g_string_append (ok, "{\"s\":\"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\\\"\",\"a\":");
+  for (guint i = 1; i < FERRY_JSON_MAX_DEPTH; i++)
+    g_string_append_c (ok, '[');
+  for (guint i = 1; i < FERRY_JSON_MAX_DEPTH; i++)
+    g_string_append_c (ok, ']');
+  g_string_append_c (ok, '}');
+  o = ferry_json_parse_object (ok->str, ok->len, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (o);
+  json_object_unref (o);
+}
+
 static void
 test_bools (void)
 {
@@ -148,6 +177,7 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/json/parse-object", test_parse_object);
+  g_test_add_func ("/json/nesting", test_nesting);
   g_test_add_func ("/json/bools", test_bools);
   g_test_add_func ("/json/strings", test_strings);
   g_test_add_func ("/errors/table", test_error_table);

@@ -51,7 +51,7 @@ fi
 # 10 newest.
 results="${E2E_RESULTS:-$here/results/$(date +%Y%m%d-%H%M%S)-$$}"
 mkdir -p "$here/results"
-ls -1dt "$here"/results/*-*/ 2>/dev/null | tail -n +11 | xargs -r rm -rf
+{ ls -1dt "$here"/results/*-*/ 2>/dev/null || true; } | tail -n +11 | xargs -r rm -rf
 export E2E_ARTIFACTS="$results/logs"
 mkdir -p "$E2E_ARTIFACTS"
 tap="$results/results.tap"

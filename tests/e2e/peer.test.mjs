@@ -8,10 +8,9 @@ import { fatal, waitFor } from './lib/util.mjs';
 
 let env;
 let ferry;
-const hasPeer = peerExists();
-const NO_PEER = `test peer not built: ${PEER_BIN} (set FERRY_PEER_BIN)`;
-
 before(async () => {
+  // The peer is part of the build (tests/peer): a missing one is a failure, not a skip.
+  if (!peerExists()) throw new Error(`test peer not built: ${PEER_BIN} (build it, or set FERRY_PEER_BIN)`);
   env = await startEnv({ publish: ['cam1', 'cam2'] });
   ferry = env.ferry;
   await Promise.all([
@@ -35,7 +34,6 @@ function assertPlayedMedia(s) {
 }
 
 test('the peer plays one stream: PLAYING, decoded H.264 and Opus', { timeout: 40000 }, async (t) => {
-  if (!hasPeer) return t.skip(NO_PEER);
   const res = await runPeer({ url: ferry.wsUrl, names: ['cam1'], seconds: 8 });
   const s = streamReport(res, 'cam1');
   assertPlayedMedia(s);
@@ -43,8 +41,7 @@ test('the peer plays one stream: PLAYING, decoded H.264 and Opus', { timeout: 40
   assert.equal(res.code, 0, `peer exit ${res.code}: ${res.output.slice(-1000)}`);
 });
 
-test('the peer plays two streams at once', { timeout: 40000 }, async (t) => {
-  if (!hasPeer) return t.skip(NO_PEER);
+test('the peer plays two streams at once', { timeout: 40000 }, async () => {
   const res = await runPeer({ url: ferry.wsUrl, names: ['cam1', 'cam2'], seconds: 8 });
   for (const name of ['cam1', 'cam2']) assertPlayedMedia(streamReport(res, name));
   const [a, b] = ['cam1', 'cam2'].map((n) => streamReport(res, n));
@@ -52,8 +49,7 @@ test('the peer plays two streams at once', { timeout: 40000 }, async (t) => {
   assert.equal(res.code, 0, `peer exit ${res.code}: ${res.output.slice(-1000)}`);
 });
 
-test('an unknown name gets FAILED "Stream not found"', { timeout: 30000 }, async (t) => {
-  if (!hasPeer) return t.skip(NO_PEER);
+test('an unknown name gets FAILED "Stream not found"', { timeout: 30000 }, async () => {
   const res = await runPeer({ url: ferry.wsUrl, names: ['no-such-stream'], seconds: 3 });
   const s = streamReport(res, 'no-such-stream');
   const failed = withStatus(s, 'FAILED');
@@ -63,8 +59,7 @@ test('an unknown name gets FAILED "Stream not found"', { timeout: 30000 }, async
   assert.ok(!(s.videoFrames > 0), `video for an unknown name: ${JSON.stringify(s)}`);
 });
 
-test('stopStream gets STOPPED "Stopped by user"', { timeout: 30000 }, async (t) => {
-  if (!hasPeer) return t.skip(NO_PEER);
+test('stopStream gets STOPPED "Stopped by user"', { timeout: 30000 }, async () => {
   const res = await runPeer({ url: ferry.wsUrl, names: ['cam1'], seconds: 8, stopAfter: 4 });
   const s = streamReport(res, 'cam1');
   assertPlayedMedia(s);
@@ -75,8 +70,7 @@ test('stopStream gets STOPPED "Stopped by user"', { timeout: 30000 }, async (t) 
   assert.equal((await ferry.find((p) => p.localStreamName === 'cam1'))?.status, 'PLAYING');
 });
 
-test('REST terminate while playing: the peer gets STOPPED "Stopped by rest /terminate"', { timeout: 40000 }, async (t) => {
-  if (!hasPeer) return t.skip(NO_PEER);
+test('REST terminate while playing: the peer gets STOPPED "Stopped by rest /terminate"', { timeout: 40000 }, async () => {
   // -v traces the WebSocket traffic: terminate once the peer has seen PLAYING.
   const peer = startPeer({ url: ferry.wsUrl, names: ['cam2'], seconds: 15, extraArgs: ['-v'] });
   await waitFor('the peer to get PLAYING for cam2', () => {
@@ -95,8 +89,7 @@ test('REST terminate while playing: the peer gets STOPPED "Stopped by rest /term
   assert.ok(!(await ferry.findAll()).some((p) => p.localStreamName === 'cam2'), 'cam2 still in find_all');
 });
 
-test('the publisher stops while playing: the peer gets STOPPED "Stopped by publisher stop"', { timeout: 40000 }, async (t) => {
-  if (!hasPeer) return t.skip(NO_PEER);
+test('the publisher stops while playing: the peer gets STOPPED "Stopped by publisher stop"', { timeout: 40000 }, async () => {
   await ferry.pullPlaying(env.uri('cam2'), 'cam2-again');
   const peer = startPeer({ url: ferry.wsUrl, names: ['cam2-again'], seconds: 15, extraArgs: ['-v'] });
   await waitFor('the peer to get PLAYING for cam2-again', () => {

@@ -202,12 +202,21 @@ describe_error (GError *error, const char *debug)
   return g_strdup (error->message);
 }
 
-/* The origin ended the stream (unpublish). */
+/* The source ended. After media it is an unpublish; before any media it is rtmp2src's
+ * idle-timeout on a name nobody publishes (nginx-rtmp keeps such players waiting). */
 static void
 on_source_eos (FerryStream *self)
 {
-  ferry_stream_shutdown (self, FERRY_STREAM_STOPPED,
-      "the source ended the stream", "STOPPED", "Stopped by publisher stop");
+  g_autofree char *info = NULL;
+
+  if (self->status == FERRY_STREAM_PLAYING) {
+    ferry_stream_shutdown (self, FERRY_STREAM_STOPPED,
+        "the source ended the stream", "STOPPED", "Stopped by publisher stop");
+    return;
+  }
+  info = g_strdup_printf ("stream not found on origin: no media within %u s "
+      "(is it published?)", ferry_app_get_config (self->app)->idle_timeout_s);
+  ferry_stream_shutdown (self, FERRY_STREAM_FAILED, info, "FAILED", info);
 }
 
 static void

@@ -12,6 +12,7 @@
 #include "ferry-ingest.h"
 #include "ferry-invoke.h"
 #include "ferry-sdp.h"
+#include "ferry-webrtc.h"
 
 #define GST_USE_UNSTABLE_API
 #include <gst/webrtc/webrtc.h>
@@ -141,123 +142,27 @@ ferry_viewer_set_stream (FerryViewer *self, FerryStream *stream)
   g_set_object (&self->stream, stream);
 }
 
-/* ------------------------------------------------------------------------- */
-/* Hops from webrtcbin's threads.                                            */
-
-/* @reply is NULL both for "replied with nothing" (success of set-*-description) and
- * for "no reply"; a reply that never came is turned into an "error" field. */
-typedef void (*StepFunc) (FerryViewer *self, const GstStructure *reply);
-
-typedef struct
-{
-  FerryViewer *viewer;          /* strong ref: the viewer may close meanwhile */
-  StepFunc step;
-  gboolean replied;             /* a promise hop: did webrtcbin reply at all? */
-  GstStructure *reply;          /* copied: the promise owns the original */
-} Hop;
-
-static void
-hop_free (gpointer data)
-{
-  Hop *hop = data;
-  g_object_unref (hop->viewer);
-  if (hop->reply)
-    gst_structure_free (hop->reply);
-  g_free (hop);
-}
-
-/* Main context. */
-static gboolean
-hop_run (gpointer data)
-{
-  Hop *hop = data;
-  if (hop->viewer->closed)
-    return G_SOURCE_REMOVE;
-  if (!hop->replied) {
-    GError *e = g_error_new_literal (GST_CORE_ERROR, GST_CORE_ERROR_FAILED,
-        "webrtcbin did not reply");
-    hop->reply = gst_structure_new ("ferry-no-reply", "error", G_TYPE_ERROR, e,
-        NULL);
-    g_error_free (e);
-  }
-  hop->step (hop->viewer, hop->reply);
-  return G_SOURCE_REMOVE;
-}
-
-static void
-hop_to_main_full (FerryViewer *self, StepFunc step, gboolean replied,
-    const GstStructure *reply)
-{
-  Hop *hop = g_new0 (Hop, 1);
-  hop->viewer = g_object_ref (self);
-  hop->step = step;
-  hop->replied = replied;
-  hop->reply = reply ? gst_structure_copy (reply) : NULL;
-  ferry_invoke (ferry_app_get_context (self->app), hop_run, hop, hop_free);
-}
-
-static void
-hop_to_main (FerryViewer *self, StepFunc step, const GstStructure *reply)
-{
-  hop_to_main_full (self, step, TRUE, reply);
-}
-
-typedef struct
-{
-  FerryViewer *viewer;
-  StepFunc step;
-} PromiseData;
-
-static void
-promise_data_free (gpointer data)
-{
-  PromiseData *p = data;
-  g_object_unref (p->viewer);
-  g_free (p);
-}
-
-/* webrtcbin pc thread: copy the reply and hop. */
-static void
-promise_cb (GstPromise *promise, gpointer user_data)
-{
-  PromiseData *p = user_data;
-  const GstStructure *reply = NULL;
-  gboolean replied = gst_promise_wait (promise) == GST_PROMISE_RESULT_REPLIED;
-
-  if (replied)
-    reply = gst_promise_get_reply (promise);
-  hop_to_main_full (p->viewer, p->step, replied, reply);
-}
-
-/* Emits the action @signal on webrtcbin with @arg and a promise whose reply continues
- * with @step on the main context. The action signals take their own promise ref. */
-static void
-emit_with_promise (FerryViewer *self, const char *signal, gpointer arg,
-    StepFunc step)
-{
-  PromiseData *p = g_new0 (PromiseData, 1);
-  GstPromise *promise;
-
-  p->viewer = g_object_ref (self);
-  p->step = step;
-  promise = gst_promise_new_with_change_func (promise_cb, p, promise_data_free);
-  g_signal_emit_by_name (self->webrtc, signal, arg, promise);
-  gst_promise_unref (promise);
-}
-
 /* A reply carrying "error" (webrtcbin closed, bad SDP, no reply) ends the viewer. */
 static gboolean
 reply_failed (FerryViewer *self, const GstStructure *reply, const char *what)
 {
   g_autoptr (GError) error = NULL;
 
-  if (reply == NULL || !gst_structure_has_field (reply, "error"))
+  if (!ferry_webrtc_reply_error (reply, &error))
     return FALSE;
-  gst_structure_get (reply, "error", G_TYPE_ERROR, &error, NULL);
   GST_WARNING ("viewer %s: %s failed: %s", self->id, what,
       error ? error->message : "?");
   ferry_viewer_close (self, "FAILED", "Failed to add stream to proxy");
   return TRUE;
+}
+
+/* Continues the negotiation with @step on the main context when webrtcbin replies. */
+static void
+emit_with_promise (FerryViewer *self, const char *signal, gpointer arg,
+    FerryWebrtcStep step)
+{
+  ferry_webrtc_emit (self->webrtc, signal, arg,
+      ferry_app_get_context (self->app), self, step);
 }
 
 /* ------------------------------------------------------------------------- */
@@ -324,13 +229,15 @@ gather_timeout_cb (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
+/* Main context (a FerryWebrtcStep). */
 static void
-maybe_send_answer (FerryViewer *self, const GstStructure *unused)
+maybe_send_answer (gpointer data, const GstStructure *unused)
 {
+  FerryViewer *self = data;
   GstWebRTCICEGatheringState state;
   GstWebRTCSessionDescription *desc = NULL;
 
-  if (self->answer_sent)
+  if (self->closed || self->answer_sent)
     return;
   g_object_get (self->webrtc, "ice-gathering-state", &state,
       "local-description", &desc, NULL);
@@ -343,12 +250,14 @@ maybe_send_answer (FerryViewer *self, const GstStructure *unused)
   }
 }
 
+/* Main context (a FerryWebrtcStep). */
 static void
-on_local_set (FerryViewer *self, const GstStructure *reply)
+on_local_set (gpointer data, const GstStructure *reply)
 {
+  FerryViewer *self = data;
   const FerryConfig *config = ferry_app_get_config (self->app);
 
-  if (reply_failed (self, reply, "set-local-description"))
+  if (self->closed || reply_failed (self, reply, "set-local-description"))
     return;
   /* Candidates must all be in the answer: the WCS SDK does not trickle (§9.4). */
   self->gather_timeout = g_timeout_source_new (config->gather_timeout_ms);
@@ -357,16 +266,18 @@ on_local_set (FerryViewer *self, const GstStructure *reply)
   maybe_send_answer (self, NULL);
 }
 
+/* Main context (a FerryWebrtcStep). */
 static void
-on_answer_created (FerryViewer *self, const GstStructure *reply)
+on_answer_created (gpointer data, const GstStructure *reply)
 {
+  FerryViewer *self = data;
   GstWebRTCSessionDescription *answer = NULL;
 
-  if (reply_failed (self, reply, "create-answer"))
+  if (self->closed || reply_failed (self, reply, "create-answer"))
     return;
   if (reply != NULL)
     gst_structure_get (reply, "answer", GST_TYPE_WEBRTC_SESSION_DESCRIPTION,
-      &answer, NULL);
+        &answer, NULL);
   if (answer == NULL) {
     GST_WARNING ("viewer %s: create-answer gave no answer", self->id);
     ferry_viewer_close (self, "FAILED", "Failed to add stream to proxy");
@@ -376,20 +287,27 @@ on_answer_created (FerryViewer *self, const GstStructure *reply)
   gst_webrtc_session_description_free (answer);
 }
 
+/* Main context (a FerryWebrtcStep). */
 static void
-on_remote_set (FerryViewer *self, const GstStructure *reply)
+on_remote_set (gpointer data, const GstStructure *reply)
 {
-  if (reply_failed (self, reply, "set-remote-description"))
+  FerryViewer *self = data;
+
+  if (self->closed || reply_failed (self, reply, "set-remote-description"))
     return;
   emit_with_promise (self, "create-answer", NULL, on_answer_created);
 }
 
+/* Main context (a FerryWebrtcStep). */
 static void
-on_connection_state (FerryViewer *self, const GstStructure *unused)
+on_connection_state (gpointer data, const GstStructure *unused)
 {
+  FerryViewer *self = data;
   GstWebRTCPeerConnectionState state;
   GstWebRTCICEConnectionState ice;
 
+  if (self->closed)
+    return;
   g_object_get (self->webrtc, "connection-state", &state,
       "ice-connection-state", &ice, NULL);
   GST_DEBUG ("viewer %s: connection state %d, ice %d", self->id, state, ice);
@@ -410,13 +328,16 @@ on_connection_state (FerryViewer *self, const GstStructure *unused)
 static void
 notify_gathering_cb (GObject *webrtc, GParamSpec *pspec, gpointer user_data)
 {
-  hop_to_main (user_data, maybe_send_answer, NULL);
+  FerryViewer *self = user_data;
+  ferry_webrtc_hop (ferry_app_get_context (self->app), self, maybe_send_answer);
 }
 
 static void
 notify_connection_cb (GObject *webrtc, GParamSpec *pspec, gpointer user_data)
 {
-  hop_to_main (user_data, on_connection_state, NULL);
+  FerryViewer *self = user_data;
+  ferry_webrtc_hop (ferry_app_get_context (self->app), self,
+      on_connection_state);
 }
 
 /* ------------------------------------------------------------------------- */
@@ -433,37 +354,6 @@ drop_until_keyframe_cb (GstPad *pad, GstPadProbeInfo *info, gpointer data)
   if (GST_BUFFER_FLAG_IS_SET (buf, GST_BUFFER_FLAG_DELTA_UNIT))
     return GST_PAD_PROBE_DROP;
   return GST_PAD_PROBE_REMOVE;
-}
-
-static void
-configure_ice (FerryViewer *self)
-{
-  const FerryConfig *config = ferry_app_get_config (self->app);
-  GstWebRTCICE *ice = NULL;
-  GObject *agent = NULL;
-
-  g_object_get (self->webrtc, "ice-agent", &ice, NULL);
-  if (ice == NULL)
-    return;
-  for (char **a = config->ice_addresses; a && *a; a++) {
-    gboolean ok = FALSE;
-    g_signal_emit_by_name (ice, "add-local-ip-address", *a, &ok);
-    if (!ok)
-      GST_WARNING ("viewer %s: cannot restrict ICE to %s", self->id, *a);
-  }
-  /* ICE-TCP delays gathering-complete by seconds on multi-homed hosts, and the WCS SDK
-   * cannot use it anyway without transport=TCP (wcs-websocket-protocol.md §9.4). */
-  if (g_object_class_find_property (G_OBJECT_GET_CLASS (ice), "ice-tcp"))
-    g_object_set (ice, "ice-tcp", FALSE, NULL);
-  if (g_object_class_find_property (G_OBJECT_GET_CLASS (ice), "agent"))
-    g_object_get (ice, "agent", &agent, NULL);
-  /* UPnP is on by default in libnice: it multicasts SSDP on every interface and costs a
-   * thread per viewer (pitfalls.md). */
-  if (agent && g_object_class_find_property (G_OBJECT_GET_CLASS (agent),
-          "upnp"))
-    g_object_set (agent, "upnp", FALSE, NULL);
-  g_clear_object (&agent);
-  gst_object_unref (ice);
 }
 
 /*   [bin viewer-ID:  <kind>_sink (ghost) → queue → pay(pt from the offer) → webrtc.sink_N] */
@@ -597,7 +487,8 @@ ferry_viewer_attach (FerryViewer *self, FerryStream *stream, GError **error)
   gst_bin_add (GST_BIN (self->bin), self->webrtc);
   g_object_set (self->webrtc, "bundle-policy",
       GST_WEBRTC_BUNDLE_POLICY_MAX_BUNDLE, NULL);
-  configure_ice (self);
+  ferry_webrtc_configure_ice (self->webrtc,
+      ferry_app_get_config (self->app)->ice_addresses);
 
   /* Tracks in the offer's order, so the transceivers line up with its m-lines. */
   if (audio && (!video || self->info.audio_mline < self->info.video_mline)) {

@@ -11,6 +11,7 @@ import { startPublisher } from './lib/rtmp.mjs';
 import { runPeer, startPeer, streamReport } from './lib/peer.mjs';
 import { launchBrowser, closeBrowser } from './lib/browser.mjs';
 import { fatal, freshDir, sleep, waitFor } from './lib/util.mjs';
+import { offers } from './fixtures/odd-offers.mjs';
 
 let env;
 let ferry;
@@ -129,6 +130,43 @@ test('hostile WebSocket input is ignored: the socket stays usable, the server al
     assert.ok(seen.includes('FAILED:Failed to add stream to proxy'), `${seen}`);
     assert.ok(ferry.alive(), 'Ferry died');
     assert.equal((await ferry.find((p) => p.localStreamName === 'cam1')).status, 'PLAYING');
+  } finally {
+    await closeBrowser(context);
+  }
+});
+
+test('odd offers (no BUNDLE, duplicate mids, no ICE credentials, RTP/AVP, …) never crash Ferry', { timeout: 60000 }, async () => {
+  const context = await launchBrowser();
+  try {
+    const page = await context.newPage();
+    await page.goto(`${ferry.base}/`, { waitUntil: 'commit' });
+    const got = await page.evaluate(async ({ wsUrl, offers }) => {
+      const ws = new WebSocket(wsUrl);
+      const seen = {};
+      const ids = Object.keys(offers);
+      return new Promise((resolve) => {
+        setTimeout(() => resolve(seen), 30000);
+        ws.onopen = () => ws.send(JSON.stringify({ message: 'connection', data: [{}] }));
+        ws.onmessage = (ev) => {
+          const m = JSON.parse(ev.data);
+          if (m.message === 'getUserData') {
+            for (const id of ids) {
+              ws.send(JSON.stringify({ message: 'playStream', data: [{ mediaSessionId: id, name: 'cam1', sdp: offers[id], mediaProvider: 'WebRTC' }] }));
+            }
+          }
+          if (m.message === 'notifyStreamStatusEvent') {
+            seen[m.data[0].mediaSessionId] = `${m.data[0].status}:${m.data[0].info || ''}`;
+            if (ids.every((id) => seen[id])) resolve(seen);
+          }
+        };
+      });
+    }, { wsUrl: ferry.wsUrl, offers });
+    for (const id of Object.keys(offers)) {
+      assert.ok(got[id], `no final status for offer ${id}: ${JSON.stringify(got)}`);
+      assert.match(got[id], /^FAILED:/, `offer ${id}: ${got[id]}`);
+    }
+    assert.ok(ferry.alive(), 'Ferry died');
+    await waitFor('the odd viewers to be freed', async () => (await viewersOf('cam1')) === 0, { timeout: 10000 });
   } finally {
     await closeBrowser(context);
   }

@@ -155,9 +155,10 @@ make_queue (const char *name, GError **error)
   return q;
 }
 
-/* The tee, its keep-alive branch and the first-buffer probe. */
-static GstElement *
-make_tee (GstBin *bin, const char *id, const char *kind, GError **error)
+/* The tee after @upstream, its keep-alive branch and the first-buffer probe. */
+static gboolean
+add_tee (GstBin *bin, const char *id, const char *kind, GstElement *upstream,
+    GError **error)
 {
   g_autofree char *tname = g_strdup_printf ("%s-%s-tee", id, kind);
   g_autofree char *qname = g_strdup_printf ("%s-%s-keepalive-queue", id, kind);
@@ -171,7 +172,7 @@ make_tee (GstBin *bin, const char *id, const char *kind, GError **error)
   if (sink == NULL) {
     g_clear_object (&tee);
     g_clear_object (&q);
-    return NULL;
+    return FALSE;
   }
   g_object_set (tee, "allow-not-linked", TRUE, NULL);
   g_object_set (q, "leaky", 2, "max-size-buffers", 16, "max-size-time",
@@ -179,16 +180,16 @@ make_tee (GstBin *bin, const char *id, const char *kind, GError **error)
   /* async=false: a branch that never prerolls must not hold the pipeline back. */
   g_object_set (sink, "sync", FALSE, "async", FALSE, NULL);
   gst_bin_add_many (bin, tee, q, sink, NULL);
-  if (!gst_element_link_many (tee, q, sink, NULL)) {
+  if (!gst_element_link_many (upstream, tee, q, sink, NULL)) {
     g_set_error (error, FERRY_ERROR, FERRY_ERROR_INTERNAL,
-        "could not link the %s keep-alive branch", kind);
-    return NULL;
+        "could not link the %s tee", kind);
+    return FALSE;
   }
   pad = gst_element_get_static_pad (tee, "sink");
   gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, first_buffer_cb,
       (gpointer) (g_str_equal (kind, "video") ? "video" : "audio"), NULL);
   gst_object_unref (pad);
-  return tee;
+  return TRUE;
 }
 
 static GstElement *
@@ -198,7 +199,6 @@ build_video (GstBin *bin, const char *id, GError **error)
   g_autofree char *n2 = g_strdup_printf ("%s-h264parse", id);
   g_autofree char *n3 = g_strdup_printf ("%s-video-caps", id);
   GstElement *e[3] = { make_queue (n1, error), NULL, NULL };
-  GstElement *tee;
   g_autoptr (GstCaps) caps = NULL;
 
   if (e[0] == NULL || !(e[1] = ferry_make ("h264parse", n2, error))
@@ -212,13 +212,8 @@ build_video (GstBin *bin, const char *id, GError **error)
   g_object_set (e[2], "caps", caps, NULL);
   if (!add_chain (bin, e, 3, error))
     return NULL;
-  tee = make_tee (bin, id, "video", error);
-  if (tee == NULL || !gst_element_link (e[2], tee)) {
-    if (error && *error == NULL)
-      g_set_error (error, FERRY_ERROR, FERRY_ERROR_INTERNAL,
-          "could not link the video tee");
+  if (!add_tee (bin, id, "video", e[2], error))
     return NULL;
-  }
   return e[0];
 
 fail:
@@ -236,7 +231,6 @@ build_audio (GstBin *bin, const char *id, guint bitrate, GError **error)
   };
   GstElement *e[G_N_ELEMENTS (factories)] = { NULL };
   g_autoptr (GstCaps) caps = NULL;
-  GstElement *tee;
 
   for (guint i = 0; i < G_N_ELEMENTS (factories); i++) {
     g_autofree char *name = g_strdup_printf ("%s-audio-%s", id, factories[i]);
@@ -256,13 +250,8 @@ build_audio (GstBin *bin, const char *id, guint bitrate, GError **error)
       "perfect-timestamp", TRUE, NULL);
   if (!add_chain (bin, e, G_N_ELEMENTS (factories), error))
     return NULL;
-  tee = make_tee (bin, id, "audio", error);
-  if (tee == NULL || !gst_element_link (e[6], tee)) {
-    if (error && *error == NULL)
-      g_set_error (error, FERRY_ERROR, FERRY_ERROR_INTERNAL,
-          "could not link the audio tee");
+  if (!add_tee (bin, id, "audio", e[6], error))
     return NULL;
-  }
   return e[0];
 }
 

@@ -13,3 +13,13 @@ ferry_invoke (GMainContext *ctx, GSourceFunc func, gpointer data,
   g_source_attach (source, ctx);
   g_source_unref (source);
 }
+
+/* Destroys and drops an owned source (a timer or a bus watch), if any. Main context. */
+void
+ferry_clear_source (GSource **source)
+{
+  if (*source == NULL)
+    return;
+  g_source_destroy (*source);
+  g_clear_pointer (source, g_source_unref);
+}

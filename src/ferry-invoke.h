@@ -13,6 +13,7 @@ G_BEGIN_DECLS
 
 void ferry_invoke (GMainContext *ctx, GSourceFunc func, gpointer data,
     GDestroyNotify destroy);
+void ferry_clear_source (GSource **source);
 
 /* A programmer-error check that the caller runs on the thread that owns the app. */
 #define FERRY_ASSERT_MAIN(app) \

@@ -347,10 +347,7 @@ ferry_signalling_free (FerrySignalling *self)
 {
   if (self == NULL)
     return;
-  if (self->ping) {
-    g_source_destroy (self->ping);
-    g_source_unref (self->ping);
-  }
+  ferry_clear_source (&self->ping);
   soup_server_remove_handler (self->server, NULL);
   g_hash_table_unref (self->clients);
   g_object_unref (self->server);

@@ -2,6 +2,7 @@
 #include "ferry-stream.h"
 #include "ferry-errors.h"
 #include "ferry-ingest.h"
+#include "ferry-invoke.h"
 #include "ferry-viewer.h"
 
 GST_DEBUG_CATEGORY_STATIC (ferry_stream_debug);
@@ -38,14 +39,8 @@ ferry_stream_dispose (GObject *object)
   FerryStream *self = FERRY_STREAM (object);
 
   /* Normally already done by shutdown; this covers a stream dropped while active. */
-  if (self->bus_source) {
-    g_source_destroy (self->bus_source);
-    g_clear_pointer (&self->bus_source, g_source_unref);
-  }
-  if (self->connect_timeout) {
-    g_source_destroy (self->connect_timeout);
-    g_clear_pointer (&self->connect_timeout, g_source_unref);
-  }
+  ferry_clear_source (&self->bus_source);
+  ferry_clear_source (&self->connect_timeout);
   if (self->pipeline) {
     gst_element_set_state (self->pipeline, GST_STATE_NULL);
     g_clear_object (&self->pipeline);
@@ -141,10 +136,7 @@ on_playing (FerryStream *self)
   if (self->status != FERRY_STREAM_PENDING)
     return;
   set_status (self, FERRY_STREAM_PLAYING, NULL);
-  if (self->connect_timeout) {
-    g_source_destroy (self->connect_timeout);
-    g_clear_pointer (&self->connect_timeout, g_source_unref);
-  }
+  ferry_clear_source (&self->connect_timeout);
 
   waiting = g_steal_pointer (&self->waiting);
   for (GList *l = waiting; l; l = l->next) {
@@ -391,17 +383,11 @@ ferry_stream_shutdown (FerryStream *self, FerryStreamStatus status,
   self->stopping = TRUE;
   set_status (self, status, info);
 
-  if (self->connect_timeout) {
-    g_source_destroy (self->connect_timeout);
-    g_clear_pointer (&self->connect_timeout, g_source_unref);
-  }
+  ferry_clear_source (&self->connect_timeout);
   close_viewers (&self->waiting, viewer_status, viewer_info);
   close_viewers (&self->viewers, viewer_status, viewer_info);
 
-  if (self->bus_source) {
-    g_source_destroy (self->bus_source);
-    g_clear_pointer (&self->bus_source, g_source_unref);
-  }
+  ferry_clear_source (&self->bus_source);
   if (self->pipeline) {
     gst_element_set_state (self->pipeline, GST_STATE_NULL);
     g_clear_object (&self->pipeline);

@@ -46,21 +46,12 @@ struct _FerryViewer
 G_DEFINE_TYPE (FerryViewer, ferry_viewer, G_TYPE_OBJECT)
 
 static void
-clear_source (GSource **source)
-{
-  if (*source) {
-    g_source_destroy (*source);
-    g_clear_pointer (source, g_source_unref);
-  }
-}
-
-static void
 ferry_viewer_dispose (GObject *object)
 {
   FerryViewer *self = FERRY_VIEWER (object);
 
-  clear_source (&self->gather_timeout);
-  clear_source (&self->ice_timeout);
+  ferry_clear_source (&self->gather_timeout);
+  ferry_clear_source (&self->ice_timeout);
   g_clear_object (&self->stream);
   g_clear_object (&self->bin);
   g_clear_pointer (&self->tee_pads, g_ptr_array_unref);
@@ -177,7 +168,7 @@ send_answer (FerryViewer *self)
 
   if (self->answer_sent || self->closed)
     return;
-  clear_source (&self->gather_timeout);
+  ferry_clear_source (&self->gather_timeout);
   g_object_get (self->webrtc, "local-description", &desc, NULL);
   if (desc == NULL) {
     ferry_viewer_close (self, "FAILED", "Failed to add stream to proxy");
@@ -209,7 +200,7 @@ start_ice_timeout (FerryViewer *self)
 {
   const FerryConfig *config = ferry_app_get_config (self->app);
 
-  clear_source (&self->ice_timeout);
+  ferry_clear_source (&self->ice_timeout);
   if (self->playing_sent)
     return;
   self->ice_timeout = g_timeout_source_new_seconds (config->ice_timeout_s);
@@ -314,7 +305,7 @@ on_connection_state (gpointer data, const GstStructure *unused)
   if (state == GST_WEBRTC_PEER_CONNECTION_STATE_CONNECTED
       && !self->playing_sent) {
     self->playing_sent = TRUE;
-    clear_source (&self->ice_timeout);
+    ferry_clear_source (&self->ice_timeout);
     GST_INFO ("viewer %s: connected", self->id);
     self->events->status (self->events_data, self, "PLAYING", NULL);
   } else if (state == GST_WEBRTC_PEER_CONNECTION_STATE_FAILED) {
@@ -560,8 +551,8 @@ ferry_viewer_close (FerryViewer *self, const char *status, const char *info)
   GST_INFO ("viewer %s: closing%s%s%s%s", self->id, status ? " with " : "",
       status ? status : "", info ? ": " : "", info ? info : "");
 
-  clear_source (&self->gather_timeout);
-  clear_source (&self->ice_timeout);
+  ferry_clear_source (&self->gather_timeout);
+  ferry_clear_source (&self->ice_timeout);
   /* Signals keep coming during teardown: disconnect first (webrtcbin's own test). */
   if (self->webrtc)
     g_signal_handlers_disconnect_by_data (self->webrtc, self);

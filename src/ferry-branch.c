@@ -17,6 +17,47 @@ init_debug (void)
   }
 }
 
+/* Streaming thread (the tee's). The fuse between the tee and a branch: a branch that
+ * fails (a full disk under a recorder, a broken socket under a webrtcbin) or flushes (a
+ * branch being removed) returns an error or FLUSHING, and tee hands that upstream, which
+ * stops the source and every other branch with it (measured: an ENOSPC filesink on one
+ * branch stopped a live source after 2 buffers). The branch's own element has posted its
+ * ERROR on the bus by then; its owner ends the branch from the main context. */
+static GstFlowReturn
+fuse_chain (GstPad *pad, GstObject *parent, GstBuffer *buffer)
+{
+  GstFlowReturn ret = gst_proxy_pad_chain_default (pad, parent, buffer);
+
+  if (ret < GST_FLOW_OK && ret != GST_FLOW_FLUSHING)
+    GST_LOG_OBJECT (pad, "branch returned %s; not passed upstream",
+        gst_flow_get_name (ret));
+  return ret == GST_FLOW_OK ? ret : GST_FLOW_OK;
+}
+
+static GstFlowReturn
+fuse_chain_list (GstPad *pad, GstObject *parent, GstBufferList *list)
+{
+  GstFlowReturn ret = gst_proxy_pad_chain_list_default (pad, parent, list);
+  return ret == GST_FLOW_OK ? ret : GST_FLOW_OK;
+}
+
+/**
+ * ferry_branch_add_sink:
+ * Gives @bin a ghost sink pad @name onto @first's sink pad, with the fuse above.
+ */
+void
+ferry_branch_add_sink (GstElement *bin, const char *name, GstElement *first)
+{
+  GstPad *target = gst_element_get_static_pad (first, "sink");
+  GstPad *ghost = gst_ghost_pad_new (name, target);
+
+  init_debug ();
+  gst_pad_set_chain_function (ghost, fuse_chain);
+  gst_pad_set_chain_list_function (ghost, fuse_chain_list);
+  gst_element_add_pad (bin, ghost);
+  gst_object_unref (target);
+}
+
 /**
  * ferry_branch_attach:
  * @bin: a branch already added to @pipeline with its state synced to the pipeline

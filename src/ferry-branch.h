@@ -10,6 +10,8 @@
 
 G_BEGIN_DECLS
 
+void ferry_branch_add_sink (GstElement *bin, const char *name,
+    GstElement *first);
 GstPad *ferry_branch_attach (GstElement *pipeline, GstElement *bin,
     GstElement *tee, const char *bin_pad_name, GError **error);
 void ferry_branch_detach (GMainContext *ctx, GstElement *pipeline,

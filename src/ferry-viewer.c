@@ -358,7 +358,7 @@ add_track (FerryViewer *self, const char *kind, GError **error)
   g_autofree char *ghost_name = g_strdup_printf ("%s_sink", kind);
   g_autoptr (GstCaps) prefs = NULL;
   GstElement *queue, *pay;
-  GstPad *src, *sink, *qsink;
+  GstPad *src, *sink;
   GstWebRTCRTPTransceiver *trans = NULL;
 
   queue = ferry_make ("queue", qname, error);
@@ -418,9 +418,7 @@ add_track (FerryViewer *self, const char *kind, GError **error)
   }
   gst_object_unref (sink);
 
-  qsink = gst_element_get_static_pad (queue, "sink");
-  gst_element_add_pad (self->bin, gst_ghost_pad_new (ghost_name, qsink));
-  gst_object_unref (qsink);
+  ferry_branch_add_sink (self->bin, ghost_name, queue);
   return TRUE;
 }
 

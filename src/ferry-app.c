@@ -138,6 +138,38 @@ ferry_app_start (FerryApp *self, GError **error)
   return TRUE;
 }
 
+static gboolean
+deadline_cb (gpointer user_data)
+{
+  *(gboolean *) user_data = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+/* Recordings finalise asynchronously (EOS through the muxer): keep the main context
+ * turning until every stream's pipeline is down, bounded by the finalise timeout. */
+static void
+wait_for_streams (FerryApp *self, GPtrArray *streams)
+{
+  gboolean expired = FALSE;
+  GSource *deadline = g_timeout_source_new_seconds
+      (self->config->record_finalize_s + 1);
+
+  g_source_set_callback (deadline, deadline_cb, &expired, NULL);
+  g_source_attach (deadline, self->ctx);
+  for (;;) {
+    gboolean busy = FALSE;
+    for (guint i = 0; i < streams->len; i++)
+      busy |= !ferry_stream_is_finished (g_ptr_array_index (streams, i));
+    if (!busy || expired)
+      break;
+    g_main_context_iteration (self->ctx, TRUE);
+  }
+  if (expired)
+    GST_WARNING ("some streams did not finish in time");
+  g_source_destroy (deadline);
+  g_source_unref (deadline);
+}
+
 /**
  * ferry_app_stop:
  * Ends every stream (viewers get STOPPED), closes every client and stops listening.
@@ -152,6 +184,7 @@ ferry_app_stop (FerryApp *self)
       ferry_stream_shutdown (g_ptr_array_index (streams, i),
           FERRY_STREAM_STOPPED, "server shutting down", "STOPPED",
           "Stopped by server shutdown");
+    wait_for_streams (self, streams);
   }
   g_clear_pointer (&self->signalling, ferry_signalling_free);
   if (self->rest_server)

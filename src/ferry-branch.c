@@ -41,6 +41,29 @@ fuse_chain_list (GstPad *pad, GstObject *parent, GstBufferList *list)
   return ret == GST_FLOW_OK ? ret : GST_FLOW_OK;
 }
 
+/* Streaming thread: a branch that joins mid-GOP starts at the next keyframe instead of
+ * decoding (or recording) P-frames without their reference (gst-rtsp-server does the
+ * same: drop_delta_units). */
+static GstPadProbeReturn
+drop_until_keyframe_cb (GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+  GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER (info);
+
+  if (GST_BUFFER_FLAG_IS_SET (buf, GST_BUFFER_FLAG_DELTA_UNIT))
+    return GST_PAD_PROBE_DROP;
+  return GST_PAD_PROBE_REMOVE;
+}
+
+/* Drops buffers into @element's sink pad until the first keyframe. */
+void
+ferry_branch_drop_until_keyframe (GstElement *element)
+{
+  GstPad *pad = gst_element_get_static_pad (element, "sink");
+  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, drop_until_keyframe_cb,
+      NULL, NULL);
+  gst_object_unref (pad);
+}
+
 /**
  * ferry_branch_add_sink:
  * Gives @bin a ghost sink pad @name onto @first's sink pad, with the fuse above.

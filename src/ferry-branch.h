@@ -10,6 +10,7 @@
 
 G_BEGIN_DECLS
 
+void ferry_branch_drop_until_keyframe (GstElement *element);
 void ferry_branch_add_sink (GstElement *bin, const char *name,
     GstElement *first);
 GstPad *ferry_branch_attach (GstElement *pipeline, GstElement *bin,

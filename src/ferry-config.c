@@ -29,6 +29,11 @@ ferry_config_new_default (void)
   self->rtmp_timeout_s = 5;
   self->idle_timeout_s = 10;
   self->opus_bitrate = 64000;
+  self->records_dir = g_strdup ("records");
+  self->record_segment_s = 600;
+  self->record_segment_mb = 0;
+  self->record_fragment_ms = 1000;
+  self->record_finalize_s = 5;
   self->ice_addresses = NULL;
   self->ice_timeout_s = 15;
   self->gather_timeout_ms = 3000;
@@ -42,6 +47,7 @@ ferry_config_free (FerryConfig *self)
   if (self == NULL)
     return;
   g_free (self->listen_address);
+  g_free (self->records_dir);
   g_strfreev (self->ice_addresses);
   g_free (self);
 }
@@ -70,6 +76,12 @@ static const KeySpec keys[] = {
   UINT_KEY ("pull", "rtmp-timeout", rtmp_timeout_s, 1, 3600),
   UINT_KEY ("pull", "idle-timeout", idle_timeout_s, 0, 3600),
   UINT_KEY ("pull", "opus-bitrate", opus_bitrate, 6000, 510000),
+  {"record", "dir", KEY_STRING, G_STRUCT_OFFSET (FerryConfig, records_dir),
+      0, 0},
+  UINT_KEY ("record", "segment-duration", record_segment_s, 1, 86400),
+  UINT_KEY ("record", "segment-size-mb", record_segment_mb, 0, 1048576),
+  UINT_KEY ("record", "fragment-duration-ms", record_fragment_ms, 100, 60000),
+  UINT_KEY ("record", "finalize-timeout", record_finalize_s, 1, 600),
   {"webrtc", "ice-addresses", KEY_STRV, G_STRUCT_OFFSET (FerryConfig,
           ice_addresses), 0, 0},
   UINT_KEY ("webrtc", "ice-timeout", ice_timeout_s, 1, 3600),

@@ -21,6 +21,12 @@ typedef struct
   guint rtmp_timeout_s;         /* rtmp2src network timeout */
   guint idle_timeout_s;         /* rtmp2src idle-timeout: unpublished names fail */
   guint opus_bitrate;
+  /* [record] */
+  char *records_dir;            /* where recordings go */
+  guint record_segment_s;       /* rotate segments after this long */
+  guint record_segment_mb;      /* … or this many MiB (0 = no size limit) */
+  guint record_fragment_ms;     /* fMP4 fragment: at most this much is lost on a crash */
+  guint record_finalize_s;      /* longest wait for a muxer to finish a file on stop */
   /* [webrtc] */
   char **ice_addresses;         /* NULL = every interface libnice finds */
   guint ice_timeout_s;          /* answer sent → connected, else FAILED */

@@ -223,19 +223,22 @@ fail:
   return NULL;
 }
 
+/*   queue → aacparse → tee "aac" (original AAC: recordings) ─▶ queue → avdec_aac
+ *   → audioconvert → audioresample → capsfilter(48 kHz stereo) → opusenc → tee "audio" */
 static GstElement *
 build_audio (GstBin *bin, const char *id, guint bitrate, GError **error)
 {
-  static const char *factories[] = { "queue", "aacparse", "avdec_aac",
+  static const char *factories[] = { "queue", "aacparse", "queue", "avdec_aac",
     "audioconvert", "audioresample", "capsfilter", "opusenc"
   };
   GstElement *e[G_N_ELEMENTS (factories)] = { NULL };
   g_autoptr (GstCaps) caps = NULL;
 
   for (guint i = 0; i < G_N_ELEMENTS (factories); i++) {
-    g_autofree char *name = g_strdup_printf ("%s-audio-%s", id, factories[i]);
-    e[i] = i == 0 ? make_queue (name, error) : ferry_make (factories[i], name,
-        error);
+    g_autofree char *name = g_strdup_printf ("%s-audio-%s%u", id, factories[i],
+        i);
+    e[i] = g_str_equal (factories[i], "queue") ? make_queue (name, error)
+        : ferry_make (factories[i], name, error);
     if (e[i] == NULL) {
       for (guint j = 0; j < i; j++)
         gst_object_unref (gst_object_ref_sink (e[j]));
@@ -243,14 +246,27 @@ build_audio (GstBin *bin, const char *id, guint bitrate, GError **error)
     }
   }
   caps = gst_caps_from_string ("audio/x-raw,rate=48000,channels=2");
-  g_object_set (e[5], "caps", caps, NULL);
+  g_object_set (e[6], "caps", caps, NULL);
   /* perfect-timestamp: without it Chromium conceals a third of 48 kHz sources'
    * audio (pitfalls.md). */
-  g_object_set (e[6], "bitrate", bitrate, "frame-size", 20,
+  g_object_set (e[7], "bitrate", bitrate, "frame-size", 20,
       "perfect-timestamp", TRUE, NULL);
-  if (!add_chain (bin, e, G_N_ELEMENTS (factories), error))
+  if (!add_chain (bin, e, 2, error) || !add_tee (bin, id, "aac", e[1], error))
     return NULL;
-  if (!add_tee (bin, id, "audio", e[6], error))
+  if (!add_chain (bin, e + 2, G_N_ELEMENTS (factories) - 2, error))
+    return NULL;
+  {
+    g_autofree char *tname = g_strdup_printf ("%s-aac-tee", id);
+    GstElement *aac_tee = gst_bin_get_by_name (bin, tname);
+    gboolean ok = gst_element_link (aac_tee, e[2]);
+    gst_object_unref (aac_tee);
+    if (!ok) {
+      g_set_error (error, FERRY_ERROR, FERRY_ERROR_INTERNAL,
+          "could not link the AAC→Opus leg");
+      return NULL;
+    }
+  }
+  if (!add_tee (bin, id, "audio", e[7], error))
     return NULL;
   return e[0];
 }
@@ -390,6 +406,7 @@ ferry_ingest_build (GstBin *pipeline, const char *id,
   {
     g_autofree char *vt = g_strdup_printf ("%s-video-tee", id);
     g_autofree char *at = g_strdup_printf ("%s-audio-tee", id);
+    g_autofree char *aact = g_strdup_printf ("%s-aac-tee", id);
     GstElement *t;
     /* The pipeline holds the tees; hand out borrowed pointers. */
     if (opts->want_video && (t = gst_bin_get_by_name (pipeline, vt))) {
@@ -398,6 +415,10 @@ ferry_ingest_build (GstBin *pipeline, const char *id,
     }
     if (opts->want_audio && (t = gst_bin_get_by_name (pipeline, at))) {
       out->audio_tee = t;
+      gst_object_unref (t);
+    }
+    if (opts->want_audio && (t = gst_bin_get_by_name (pipeline, aact))) {
+      out->aac_tee = t;
       gst_object_unref (t);
     }
   }

@@ -1,8 +1,11 @@
 /* ferry-ingest.h — builds a stream's ingest in code:
  *
  *   rtmp2src → flvdemux ─┬─ queue → h264parse(config-interval=-1) → capsfilter → tee "video"
- *                        └─ queue → aacparse → avdec_aac → audioconvert → audioresample
- *                                   → capsfilter(48 kHz stereo) → opusenc → tee "audio"
+ *                        └─ queue → aacparse → tee "aac" ─▶ queue → avdec_aac → audioconvert
+ *                             → audioresample → capsfilter(48 kHz stereo) → opusenc → tee "audio"
+ *
+ * The "video" and "aac" tees carry the source's own H.264 and AAC (recordings); "audio"
+ * carries the Opus that WebRTC viewers get.
  *
  * Everything expensive (parsing, AAC→Opus) happens here, once per stream, before the
  * tees; viewers only add cheap elements after them. Each tee has a keep-alive
@@ -33,7 +36,8 @@ typedef struct
 typedef struct
 {
   GstElement *video_tee;        /* (transfer none), owned by the pipeline; NULL if !want_video */
-  GstElement *audio_tee;        /* (transfer none); NULL if !want_audio */
+  GstElement *audio_tee;        /* (transfer none), Opus; NULL if !want_audio */
+  GstElement *aac_tee;          /* (transfer none), original AAC; NULL if !want_audio */
 } FerryIngest;
 
 gboolean ferry_ingest_uri_is_supported (const char *uri, GError **error);

@@ -32,6 +32,9 @@ static const struct
   {"dtlssrtpdec", "gstreamer1.0-plugins-bad"},
   {"srtpenc", "gstreamer1.0-plugins-bad"},
   {"srtpdec", "gstreamer1.0-plugins-bad"},
+  {"splitmuxsink", "gstreamer1.0-plugins-good"},
+  {"mp4mux", "gstreamer1.0-plugins-good"},
+  {"filesink", "libgstreamer1.0-0"},
 };
 
 /**

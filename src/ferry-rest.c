@@ -3,6 +3,7 @@
 #include "ferry-errors.h"
 #include "ferry-ingest.h"
 #include "ferry-json.h"
+#include "ferry-records.h"
 #include "ferry-registry.h"
 
 #include <gst/gst.h>
@@ -172,25 +173,23 @@ handle_find_all (FerryApp *app, SoupServerMessage *msg)
   reply_json (msg, 200, node);
 }
 
-static void
-handle_terminate (FerryApp *app, SoupServerMessage *msg, JsonObject *body)
+/* The pull a request names by uri, localMediaSessionId or localStreamName.
+ * Returns: (transfer full) (nullable) */
+static FerryStream *
+lookup_pull (FerryApp *app, JsonObject *body, GError **error)
 {
   FerryRegistry *reg = ferry_app_get_registry (app);
   const char *uri = NULL, *id = NULL, *name = NULL;
-  g_autoptr (FerryStream) stream = NULL;
-  g_autoptr (GError) error = NULL;
-  g_autoptr (JsonNode) node = NULL;
+  FerryStream *stream;
 
-  if (!ferry_json_get_string (body, "uri", &uri, &error)
-      || !ferry_json_get_string (body, "localMediaSessionId", &id, &error)
-      || !ferry_json_get_string (body, "localStreamName", &name, &error)) {
-    reply_error (msg, error);
-    return;
-  }
+  if (!ferry_json_get_string (body, "uri", &uri, error)
+      || !ferry_json_get_string (body, "localMediaSessionId", &id, error)
+      || !ferry_json_get_string (body, "localStreamName", &name, error))
+    return NULL;
   if (uri == NULL && id == NULL && name == NULL) {
-    reply_error_literal (msg, FERRY_ERROR_MISSING_PARAMETER,
+    g_set_error (error, FERRY_ERROR, FERRY_ERROR_MISSING_PARAMETER,
         "one of 'uri', 'localMediaSessionId' or 'localStreamName' is required");
-    return;
+    return NULL;
   }
   if (id)
     stream = ferry_registry_lookup_id (reg, id);
@@ -198,20 +197,52 @@ handle_terminate (FerryApp *app, SoupServerMessage *msg, JsonObject *body)
     stream = ferry_registry_lookup_uri (reg, uri);
   else
     stream = ferry_registry_lookup_name (reg, name);
-  if (stream == NULL) {
-    reply_error_literal (msg, FERRY_ERROR_NOT_FOUND,
+  if (stream == NULL)
+    g_set_error (error, FERRY_ERROR, FERRY_ERROR_NOT_FOUND,
         "no pull matches the request");
+  return stream;
+}
+
+static void
+handle_terminate (FerryApp *app, SoupServerMessage *msg, JsonObject *body)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonNode) node = NULL;
+  g_autoptr (FerryStream) stream = lookup_pull (app, body, &error);
+
+  if (stream == NULL) {
+    reply_error (msg, error);
     return;
   }
   ferry_stream_shutdown (stream, FERRY_STREAM_STOPPED, "terminated by REST",
       "STOPPED", "Stopped by rest /terminate");
-  ferry_registry_remove (reg, stream);
+  ferry_registry_remove (ferry_app_get_registry (app), stream);
+  node = ferry_stream_to_json (stream);
+  reply_json (msg, 200, node);
+}
+
+static void
+handle_record (FerryApp *app, SoupServerMessage *msg, JsonObject *body,
+    gboolean start)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (JsonNode) node = NULL;
+  g_autoptr (FerryStream) stream = lookup_pull (app, body, &error);
+
+  if (stream == NULL || !(start ? ferry_stream_record_start (stream, &error)
+          : ferry_stream_record_stop (stream, &error))) {
+    reply_error (msg, error);
+    return;
+  }
   node = ferry_stream_to_json (stream);
   reply_json (msg, 200, node);
 }
 
 typedef enum
-{ ROUTE_PULL, ROUTE_FIND_ALL, ROUTE_TERMINATE } Route;
+{
+  ROUTE_PULL, ROUTE_FIND_ALL, ROUTE_TERMINATE, ROUTE_RECORD_START,
+  ROUTE_RECORD_STOP, ROUTE_RECORDS
+} Route;
 
 static const struct
 {
@@ -222,6 +253,9 @@ static const struct
   {API_PREFIX "/pull/rtmp/pull", ROUTE_PULL, FALSE},
   {API_PREFIX "/pull/rtmp/find_all", ROUTE_FIND_ALL, TRUE},
   {API_PREFIX "/pull/rtmp/terminate", ROUTE_TERMINATE, FALSE},
+  {API_PREFIX "/pull/rtmp/record/start", ROUTE_RECORD_START, FALSE},
+  {API_PREFIX "/pull/rtmp/record/stop", ROUTE_RECORD_STOP, FALSE},
+  {API_PREFIX "/records/find_all", ROUTE_RECORDS, TRUE},
 };
 
 /* Main context (libsoup), after the body was read. */
@@ -266,15 +300,27 @@ api_cb (SoupServer *server, SoupServerMessage *msg, const char *path,
     handle_find_all (app, msg);
     return;
   }
+  if (routes[r].route == ROUTE_RECORDS) {
+    g_autoptr (JsonNode) list = ferry_records_list (app);
+    reply_json (msg, 200, list);
+    return;
+  }
   body = ferry_json_parse_object (req_body->data, req_body->length, &error);
   if (body == NULL) {
     reply_error (msg, error);
     return;
   }
-  if (routes[r].route == ROUTE_PULL)
-    handle_pull (app, msg, body);
-  else
-    handle_terminate (app, msg, body);
+  switch (routes[r].route) {
+    case ROUTE_PULL:
+      handle_pull (app, msg, body);
+      break;
+    case ROUTE_TERMINATE:
+      handle_terminate (app, msg, body);
+      break;
+    default:
+      handle_record (app, msg, body, routes[r].route == ROUTE_RECORD_START);
+      break;
+  }
 }
 
 /* Main context, after the headers and before the body: refuse a body that is announced
@@ -361,5 +407,7 @@ ferry_rest_install (FerryApp *app, SoupServer *server)
   soup_server_add_early_handler (server, API_PREFIX, api_early_cb, app, NULL);
   soup_server_add_handler (server, API_PREFIX, api_cb, app, NULL);
   soup_server_add_handler (server, "/config.json", config_cb, app, NULL);
+  soup_server_add_handler (server, "/records", ferry_records_download_cb,
+      app, NULL);
   soup_server_add_handler (server, "/", static_cb, app, NULL);
 }

@@ -3,6 +3,7 @@
 #include "ferry-errors.h"
 #include "ferry-ingest.h"
 #include "ferry-invoke.h"
+#include "ferry-recorder.h"
 #include "ferry-viewer.h"
 
 GST_DEBUG_CATEGORY_STATIC (ferry_stream_debug);
@@ -27,6 +28,10 @@ struct _FerryStream
   GSource *bus_source;
   GSource *connect_timeout;
 
+  FerryRecorder *recorder;      /* owned: the current or last recording, or NULL */
+  char *record_info;            /* why recording could not start */
+  gboolean finishing;           /* shutdown waits for the recorder to finalise */
+
   GList *viewers;               /* FerryViewer*, owned: attached to the tees */
   GList *waiting;               /* FerryViewer*, owned: waiting for PLAYING */
 };
@@ -47,6 +52,7 @@ ferry_stream_dispose (GObject *object)
   }
   g_list_free_full (g_steal_pointer (&self->viewers), g_object_unref);
   g_list_free_full (g_steal_pointer (&self->waiting), g_object_unref);
+  g_clear_object (&self->recorder);
   G_OBJECT_CLASS (ferry_stream_parent_class)->dispose (object);
 }
 
@@ -59,6 +65,7 @@ ferry_stream_finalize (GObject *object)
   g_free (self->name);
   g_free (self->uri);
   g_free (self->info);
+  g_free (self->record_info);
   G_OBJECT_CLASS (ferry_stream_parent_class)->finalize (object);
 }
 
@@ -127,6 +134,93 @@ set_status (FerryStream *self, FerryStreamStatus status, const char *info)
   self->info = g_strdup (info);
 }
 
+static void finish_shutdown (FerryStream *self);
+
+/* Main context: the recorder is detached (finalised, timed out or failed). */
+static void
+recorder_done_cb (FerryRecorder *recorder, gpointer user_data)
+{
+  FerryStream *self = user_data;
+
+  GST_INFO ("stream %s: recording %s", self->name,
+      ferry_recorder_state_to_string (ferry_recorder_get_state (recorder)));
+  if (ferry_recorder_get_state (recorder) == FERRY_RECORDER_FAILED)
+    self->record = FALSE;
+  if (self->finishing)
+    finish_shutdown (self);
+}
+
+static gboolean
+recording (FerryStream *self)
+{
+  FerryRecorderState st = self->recorder ?
+      ferry_recorder_get_state (self->recorder) : FERRY_RECORDER_STOPPED;
+  return st == FERRY_RECORDER_RECORDING || st == FERRY_RECORDER_STOPPING;
+}
+
+static gboolean
+start_recording (FerryStream *self, GError **error)
+{
+  g_autoptr (GError) local = NULL;
+
+  g_clear_object (&self->recorder);
+  g_clear_pointer (&self->record_info, g_free);
+  self->recorder = ferry_recorder_new (self->app, self->name, recorder_done_cb,
+      self);
+  if (!ferry_recorder_start (self->recorder, self->pipeline,
+          self->ingest.video_tee, self->ingest.aac_tee, &local)) {
+    GST_WARNING ("stream %s: cannot record: %s", self->name, local->message);
+    self->record_info = g_strdup (local->message);
+    self->record = FALSE;
+    g_clear_object (&self->recorder);
+    g_propagate_error (error, g_steal_pointer (&local));
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/**
+ * ferry_stream_record_start:
+ * Records from now (or from when media arrives, for a PENDING pull) until stopped.
+ */
+gboolean
+ferry_stream_record_start (FerryStream *self, GError **error)
+{
+  if (!ferry_stream_is_active (self)) {
+    g_set_error (error, FERRY_ERROR, FERRY_ERROR_CONFLICT,
+        "the pull has ended");
+    return FALSE;
+  }
+  if (self->record && (recording (self)
+          || self->status == FERRY_STREAM_PENDING)) {
+    g_set_error (error, FERRY_ERROR, FERRY_ERROR_CONFLICT,
+        "the stream is already being recorded");
+    return FALSE;
+  }
+  self->record = TRUE;
+  if (self->status == FERRY_STREAM_PLAYING)
+    return start_recording (self, error);
+  return TRUE;
+}
+
+/**
+ * ferry_stream_record_stop:
+ * Finalises the current recording; returns at once.
+ */
+gboolean
+ferry_stream_record_stop (FerryStream *self, GError **error)
+{
+  if (!self->record) {
+    g_set_error (error, FERRY_ERROR, FERRY_ERROR_CONFLICT,
+        "the stream is not being recorded");
+    return FALSE;
+  }
+  self->record = FALSE;
+  if (self->recorder)
+    ferry_recorder_stop (self->recorder);
+  return TRUE;
+}
+
 /* Main context: media reached a tee. Viewers waiting for the stream attach now. */
 static void
 on_playing (FerryStream *self)
@@ -137,6 +231,9 @@ on_playing (FerryStream *self)
     return;
   set_status (self, FERRY_STREAM_PLAYING, NULL);
   ferry_clear_source (&self->connect_timeout);
+
+  if (self->record)
+    start_recording (self, NULL);
 
   waiting = g_steal_pointer (&self->waiting);
   for (GList *l = waiting; l; l = l->next) {
@@ -165,8 +262,8 @@ find_viewer_of (FerryStream *self, GstObject *src)
   return NULL;
 }
 
-/* Whether @src lives in a viewer branch ("viewer-<id>" bins), attached or already being
- * detached: an error there must never fail the whole stream. */
+/* Whether @src lives in a branch ("viewer-<id>" or "recorder-<name>" bins), attached or
+ * already being detached: an error there must never fail the whole stream. */
 static gboolean
 is_in_viewer_branch (GstObject *src)
 {
@@ -174,7 +271,8 @@ is_in_viewer_branch (GstObject *src)
 
   while (o != NULL) {
     GstObject *parent;
-    if (GST_IS_BIN (o) && g_str_has_prefix (GST_OBJECT_NAME (o), "viewer-"))
+    if (GST_IS_BIN (o) && (g_str_has_prefix (GST_OBJECT_NAME (o), "viewer-")
+            || g_str_has_prefix (GST_OBJECT_NAME (o), "recorder-")))
       return TRUE;
     parent = gst_object_get_parent (o);
     gst_object_unref (g_steal_pointer (&o));
@@ -239,6 +337,12 @@ static gboolean
 bus_cb (GstBus *bus, GstMessage *msg, gpointer user_data)
 {
   FerryStream *self = user_data;
+
+  if (self->recorder && (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR
+          || GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ELEMENT
+          || GST_MESSAGE_TYPE (msg) == GST_MESSAGE_WARNING)
+      && ferry_recorder_handle_message (self->recorder, msg))
+    return G_SOURCE_CONTINUE;
 
   switch (GST_MESSAGE_TYPE (msg)) {
     case GST_MESSAGE_ERROR:{
@@ -387,12 +491,35 @@ ferry_stream_shutdown (FerryStream *self, FerryStreamStatus status,
   close_viewers (&self->waiting, viewer_status, viewer_info);
   close_viewers (&self->viewers, viewer_status, viewer_info);
 
+  /* A recording is finalised with EOS before the pipeline stops (house-style E7); the
+   * recorder's done callback (or its timeout) continues here. */
+  if (recording (self)) {
+    self->finishing = TRUE;
+    ferry_recorder_stop (self->recorder);
+    return;
+  }
+  finish_shutdown (self);
+}
+
+static void
+finish_shutdown (FerryStream *self)
+{
+  self->finishing = FALSE;
   ferry_clear_source (&self->bus_source);
   if (self->pipeline) {
     gst_element_set_state (self->pipeline, GST_STATE_NULL);
     g_clear_object (&self->pipeline);
   }
   self->ingest.video_tee = self->ingest.audio_tee = NULL;
+  self->ingest.aac_tee = NULL;
+  GST_INFO ("stream %s: pipeline stopped", self->name);
+}
+
+/* Whether the pipeline is gone (shutdown finished, recordings finalised). */
+gboolean
+ferry_stream_is_finished (FerryStream *self)
+{
+  return self->pipeline == NULL;
 }
 
 /**
@@ -477,6 +604,24 @@ ferry_stream_to_json (FerryStream *self)
   json_builder_add_boolean_value (b, self->has_video);
   json_builder_set_member_name (b, "record");
   json_builder_add_boolean_value (b, self->record);
+  json_builder_set_member_name (b, "recordName");
+  if (self->recorder && ferry_recorder_get_current_file (self->recorder))
+    json_builder_add_string_value (b,
+        ferry_recorder_get_current_file (self->recorder));
+  else
+    json_builder_add_null_value (b);
+  if (self->recorder || self->record_info) {
+    const char *info = self->recorder ? ferry_recorder_get_info (self->recorder)
+        : self->record_info;
+    json_builder_set_member_name (b, "recordStatus");
+    json_builder_add_string_value (b, self->recorder ?
+        ferry_recorder_state_to_string (ferry_recorder_get_state
+            (self->recorder)) : "FAILED");
+    if (info) {
+      json_builder_set_member_name (b, "recordInfo");
+      json_builder_add_string_value (b, info);
+    }
+  }
   json_builder_set_member_name (b, "viewers");
   json_builder_add_int_value (b, ferry_stream_get_n_viewers (self));
   json_builder_end_object (b);
@@ -538,6 +683,9 @@ ferry_stream_get_pipeline (FerryStream *self)
 GstElement *
 ferry_stream_get_tee (FerryStream *self, const char *kind)
 {
-  return g_str_equal (kind, "video") ? self->ingest.video_tee
-      : self->ingest.audio_tee;
+  if (g_str_equal (kind, "video"))
+    return self->ingest.video_tee;
+  if (g_str_equal (kind, "aac"))
+    return self->ingest.aac_tee;
+  return self->ingest.audio_tee;
 }

@@ -34,6 +34,10 @@ gboolean ferry_stream_start (FerryStream *self, GError **error);
 void ferry_stream_shutdown (FerryStream *self, FerryStreamStatus status,
     const char *info, const char *viewer_status, const char *viewer_info);
 
+gboolean ferry_stream_is_finished (FerryStream *self);
+gboolean ferry_stream_record_start (FerryStream *self, GError **error);
+gboolean ferry_stream_record_stop (FerryStream *self, GError **error);
+
 const char *ferry_stream_get_id (FerryStream *self);
 const char *ferry_stream_get_name (FerryStream *self);
 const char *ferry_stream_get_uri (FerryStream *self);

@@ -334,19 +334,6 @@ notify_connection_cb (GObject *webrtc, GParamSpec *pspec, gpointer user_data)
 /* ------------------------------------------------------------------------- */
 /* Branch construction (main context).                                       */
 
-/* Streaming thread: a viewer that joins mid-GOP starts at the next keyframe instead of
- * decoding garbage from P-frames without their reference (gst-rtsp-server does the
- * same: drop_delta_units). */
-static GstPadProbeReturn
-drop_until_keyframe_cb (GstPad *pad, GstPadProbeInfo *info, gpointer data)
-{
-  GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER (info);
-
-  if (GST_BUFFER_FLAG_IS_SET (buf, GST_BUFFER_FLAG_DELTA_UNIT))
-    return GST_PAD_PROBE_DROP;
-  return GST_PAD_PROBE_REMOVE;
-}
-
 /*   [bin viewer-ID:  <kind>_sink (ghost) → queue → pay(pt from the offer) → webrtc.sink_N] */
 static gboolean
 add_track (FerryViewer *self, const char *kind, GError **error)
@@ -377,12 +364,8 @@ add_track (FerryViewer *self, const char *kind, GError **error)
   gst_bin_add_many (GST_BIN (self->bin), queue, pay, NULL);
   gst_element_link (queue, pay);
 
-  if (video) {
-    GstPad *paysink = gst_element_get_static_pad (pay, "sink");
-    gst_pad_add_probe (paysink, GST_PAD_PROBE_TYPE_BUFFER,
-        drop_until_keyframe_cb, NULL, NULL);
-    gst_object_unref (paysink);
-  }
+  if (video)
+    ferry_branch_drop_until_keyframe (pay);
 
   sink = gst_element_request_pad_simple (self->webrtc, "sink_%u");
   src = gst_element_get_static_pad (pay, "src");

@@ -197,6 +197,12 @@ ferry_stream_record_start (FerryStream *self, GError **error)
         "the stream is already being recorded");
     return FALSE;
   }
+  if (recording (self)) {
+    /* Stopping: its file is still being finalised and its branch removed. */
+    g_set_error (error, FERRY_ERROR, FERRY_ERROR_CONFLICT,
+        "the previous recording is still being finalised; try again");
+    return FALSE;
+  }
   self->record = TRUE;
   if (self->status == FERRY_STREAM_PLAYING)
     return start_recording (self, error);

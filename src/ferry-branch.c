@@ -1,21 +1,11 @@
 /* ferry-branch.c — see ferry-branch.h. */
 #include "ferry-branch.h"
+#include "ferry-log.h"
 #include "ferry-errors.h"
 #include "ferry-invoke.h"
 
-GST_DEBUG_CATEGORY_STATIC (ferry_branch_debug);
+FERRY_DEBUG_CATEGORY_LAZY (ferry_branch_debug, "ferry-branch", "Ferry tee branches");
 #define GST_CAT_DEFAULT ferry_branch_debug
-
-static void
-init_debug (void)
-{
-  static gsize once = 0;
-  if (g_once_init_enter (&once)) {
-    GST_DEBUG_CATEGORY_INIT (ferry_branch_debug, "ferry-branch", 0,
-        "Ferry tee branches");
-    g_once_init_leave (&once, 1);
-  }
-}
 
 /* Streaming thread (the tee's). The fuse between the tee and a branch: a branch that
  * fails (a full disk under a recorder, a broken socket under a webrtcbin) or flushes (a

@@ -1,22 +1,12 @@
 /* ferry-ingest.c — see ferry-ingest.h. */
 #include "ferry-ingest.h"
+#include "ferry-log.h"
 #include "ferry-errors.h"
 
 #include <string.h>
 
-GST_DEBUG_CATEGORY_STATIC (ferry_ingest_debug);
+FERRY_DEBUG_CATEGORY_LAZY (ferry_ingest_debug, "ferry-ingest", "Ferry RTMP ingest");
 #define GST_CAT_DEFAULT ferry_ingest_debug
-
-static void
-init_debug (void)
-{
-  static gsize once = 0;
-  if (g_once_init_enter (&once)) {
-    GST_DEBUG_CATEGORY_INIT (ferry_ingest_debug, "ferry-ingest", 0,
-        "Ferry RTMP ingest");
-    g_once_init_leave (&once, 1);
-  }
-}
 
 /**
  * ferry_make:

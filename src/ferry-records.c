@@ -1,5 +1,6 @@
 /* ferry-records.c — see ferry-records.h. Main context. */
 #include "ferry-records.h"
+#include "ferry-log.h"
 #include "ferry-json.h"
 #include "ferry-mp4.h"
 
@@ -7,19 +8,8 @@
 #include <glib/gstdio.h>
 #include <string.h>
 
-GST_DEBUG_CATEGORY_STATIC (ferry_records_debug);
+FERRY_DEBUG_CATEGORY_LAZY (ferry_records_debug, "ferry-records", "Ferry recordings on disk");
 #define GST_CAT_DEFAULT ferry_records_debug
-
-static void
-init_debug (void)
-{
-  static gsize once = 0;
-  if (g_once_init_enter (&once)) {
-    GST_DEBUG_CATEGORY_INIT (ferry_records_debug, "ferry-records", 0,
-        "Ferry recordings on disk");
-    g_once_init_leave (&once, 1);
-  }
-}
 
 /**
  * ferry_records_name_is_valid:
@@ -63,6 +53,17 @@ parse_name (const char *name, char **stream, char **start, gint *segment)
   }
 }
 
+static void
+add_track (JsonBuilder *b, const char *type, const char *codec)
+{
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "type");
+  json_builder_add_string_value (b, type);
+  json_builder_set_member_name (b, "codec");
+  json_builder_add_string_value (b, codec);
+  json_builder_end_object (b);
+}
+
 static JsonNode *
 describe (const char *dir, const char *name)
 {
@@ -100,22 +101,10 @@ describe (const char *dir, const char *name)
     json_builder_add_null_value (b);
   json_builder_set_member_name (b, "tracks");
   json_builder_begin_array (b);
-  if (probed && info.has_video) {
-    json_builder_begin_object (b);
-    json_builder_set_member_name (b, "type");
-    json_builder_add_string_value (b, "video");
-    json_builder_set_member_name (b, "codec");
-    json_builder_add_string_value (b, info.video_codec);
-    json_builder_end_object (b);
-  }
-  if (probed && info.has_audio) {
-    json_builder_begin_object (b);
-    json_builder_set_member_name (b, "type");
-    json_builder_add_string_value (b, "audio");
-    json_builder_set_member_name (b, "codec");
-    json_builder_add_string_value (b, info.audio_codec);
-    json_builder_end_object (b);
-  }
+  if (probed && info.has_video)
+    add_track (b, "video", info.video_codec);
+  if (probed && info.has_audio)
+    add_track (b, "audio", info.audio_codec);
   json_builder_end_array (b);
   /* complete: finalised by a clean stop; otherwise playable up to its last fragment. */
   json_builder_set_member_name (b, "complete");

@@ -1,23 +1,13 @@
 /* ferry-webrtc.c — see ferry-webrtc.h. */
 #include "ferry-webrtc.h"
+#include "ferry-log.h"
 #include "ferry-invoke.h"
 
 #define GST_USE_UNSTABLE_API
 #include <gst/webrtc/webrtc.h>
 
-GST_DEBUG_CATEGORY_STATIC (ferry_webrtc_debug);
+FERRY_DEBUG_CATEGORY_LAZY (ferry_webrtc_debug, "ferry-webrtc", "Ferry webrtcbin helpers");
 #define GST_CAT_DEFAULT ferry_webrtc_debug
-
-static void
-init_debug (void)
-{
-  static gsize once = 0;
-  if (g_once_init_enter (&once)) {
-    GST_DEBUG_CATEGORY_INIT (ferry_webrtc_debug, "ferry-webrtc", 0,
-        "Ferry webrtcbin helpers");
-    g_once_init_leave (&once, 1);
-  }
-}
 
 typedef struct
 {

@@ -18,6 +18,7 @@ static const struct
   {FERRY_ERROR_METHOD_NOT_ALLOWED, 405, "method_not_allowed"},
   {FERRY_ERROR_CONFLICT, 409, "conflict"},
   {FERRY_ERROR_UNSUPPORTED_MEDIA_TYPE, 415, "unsupported_media_type"},
+  {FERRY_ERROR_STORAGE, 507, "storage"},
   {FERRY_ERROR_MISSING_PLUGIN, 500, "missing_plugin"},
   {FERRY_ERROR_INTERNAL, 500, "internal"},
 };

@@ -23,6 +23,7 @@ typedef enum
   FERRY_ERROR_METHOD_NOT_ALLOWED,
   FERRY_ERROR_CONFLICT,           /* uri already pulled or name taken */
   FERRY_ERROR_UNSUPPORTED_MEDIA_TYPE,
+  FERRY_ERROR_STORAGE,            /* the records directory cannot be written */
   FERRY_ERROR_MISSING_PLUGIN,
   FERRY_ERROR_INTERNAL,
 } FerryErrorCode;

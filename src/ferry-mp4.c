@@ -407,6 +407,9 @@ walk (Reader * r, Movie * m, FerryMp4Info * info, gboolean * is_mp4,
           return FALSE;
         n_pending++;
       }
+    } else if (type == FOURCC ('m', 'f', 'r', 'a')) {
+      /* mp4mux appends the fragment index only when it finalises the file. */
+      info->finalized = TRUE;
     } else if (type == FOURCC ('m', 'd', 'a', 't') && n_pending > 0) {
       info->n_fragments += n_pending;
       n_pending = 0;
@@ -419,6 +422,11 @@ walk (Reader * r, Movie * m, FerryMp4Info * info, gboolean * is_mp4,
   /* A moof whose mdat never came, or a moov that never came, is a cut write. */
   if (n_pending > 0 || !m->have_moov)
     info->truncated = TRUE;
+  /* A plain (non-fragmented) MP4 is complete once its moov and all boxes are there. */
+  if (!m->fragmented && m->have_moov && !info->truncated)
+    info->finalized = TRUE;
+  if (info->truncated)
+    info->finalized = FALSE;
   return TRUE;
 }
 

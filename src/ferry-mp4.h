@@ -24,6 +24,8 @@ typedef struct
   char video_codec[5];  /* first video sample entry fourcc, e.g. "avc1"; "" */
   char audio_codec[5];  /* e.g. "mp4a"; "" if none */
   guint n_fragments;    /* complete moof boxes followed by a complete mdat */
+  gboolean finalized;    /* written to the end by a clean stop: a fragmented file
+                         * ends with mp4mux's mfra index; a killed one does not */
   gboolean truncated;   /* the file ends inside a box, after a moof whose
                          * mdat never came, or without a moov; also set when
                          * a box size is inconsistent, since nothing after

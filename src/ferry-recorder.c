@@ -196,14 +196,70 @@ make_splitmux (FerryRecorder *self, GError **error)
   /* Fragmented MP4: a moof+mdat pair every fragment-duration ms, so a killed process
    * leaves a file playable up to its last complete fragment. */
   g_object_set (mux, "fragment-duration", config->record_fragment_ms, NULL);
-  /* async=false: a sink added to a playing pipeline must not send it back to preroll. */
-  g_object_set (sink, "async", FALSE, "sync", FALSE, NULL);
+  /* async=false: a sink added to a playing pipeline must not send it back to preroll.
+   * Unbuffered: with filesink's default 64 KiB buffer, kill -9 cut the last complete
+   * fragment short every time (it sat in the process's memory). */
+  g_object_set (sink, "async", FALSE, "sync", FALSE, "buffer-mode", 2, NULL);
   g_object_set (splitmux, "muxer", mux, "sink", sink,
       "max-size-time", (guint64) config->record_segment_s * GST_SECOND,
       "max-size-bytes", (guint64) config->record_segment_mb * 1024 * 1024, NULL);
   g_signal_connect (splitmux, "format-location",
       G_CALLBACK (format_location_cb), self);
   return splitmux;
+}
+
+/* Shared by the recorder's two entry probes (streaming threads). Video starts at its
+ * first keyframe; audio waits for it and drops what is older, so that both tracks start
+ * together in the first segment (without it the audio of up to one GOP before the first
+ * keyframe landed at time 0 too: measured 1.2 s of drift in a 2 s-GOP recording). */
+typedef struct
+{
+  gint started;                 /* atomic: the first video keyframe went through */
+  GstClockTime start_pts;       /* its PTS, written before @started is set */
+} StartGate;
+
+static GstPadProbeReturn
+video_gate_cb (GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+  StartGate *gate = data;
+  GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER (info);
+
+  if (GST_BUFFER_FLAG_IS_SET (buf, GST_BUFFER_FLAG_DELTA_UNIT))
+    return GST_PAD_PROBE_DROP;
+  gate->start_pts = GST_BUFFER_PTS (buf);
+  g_atomic_int_set (&gate->started, 1);
+  return GST_PAD_PROBE_REMOVE;
+}
+
+static GstPadProbeReturn
+audio_gate_cb (GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+  StartGate *gate = data;
+  GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER (info);
+
+  if (!g_atomic_int_get (&gate->started))
+    return GST_PAD_PROBE_DROP;
+  if (GST_CLOCK_TIME_IS_VALID (gate->start_pts)
+      && GST_BUFFER_PTS_IS_VALID (buf) && GST_BUFFER_PTS (buf) < gate->start_pts)
+    return GST_PAD_PROBE_DROP;
+  return GST_PAD_PROBE_REMOVE;
+}
+
+static void
+add_gate (GstElement *video_queue, GstElement *audio_queue)
+{
+  StartGate *gate = g_rc_box_new0 (StartGate);
+  GstPad *vpad = gst_element_get_static_pad (video_queue, "sink");
+  GstPad *apad = gst_element_get_static_pad (audio_queue, "sink");
+
+  gate->start_pts = GST_CLOCK_TIME_NONE;
+  gst_pad_add_probe (vpad, GST_PAD_PROBE_TYPE_BUFFER, video_gate_cb,
+      g_rc_box_acquire (gate), (GDestroyNotify) g_rc_box_release);
+  gst_pad_add_probe (apad, GST_PAD_PROBE_TYPE_BUFFER, audio_gate_cb,
+      g_rc_box_acquire (gate), (GDestroyNotify) g_rc_box_release);
+  g_rc_box_release (gate);
+  gst_object_unref (vpad);
+  gst_object_unref (apad);
 }
 
 /*   [bin recorder: video_sink → queue → h264parse ─▶ splitmuxsink.video
@@ -213,6 +269,7 @@ build_bin (FerryRecorder *self, gboolean video, gboolean audio,
     GError **error)
 {
   GstElement *splitmux = make_splitmux (self, error);
+  GstElement *vq = NULL, *aq = NULL;
 
   if (splitmux == NULL)
     return FALSE;
@@ -237,8 +294,8 @@ build_bin (FerryRecorder *self, gboolean video, gboolean audio,
           "could not link the recorder's video");
       return FALSE;
     }
-    ferry_branch_drop_until_keyframe (q);
     ferry_branch_add_sink (self->bin, "video_sink", q);
+    vq = q;
   }
   if (audio) {
     GstElement *q = ferry_make ("queue", "audio-queue", error);
@@ -251,7 +308,12 @@ build_bin (FerryRecorder *self, gboolean video, gboolean audio,
       return FALSE;
     }
     ferry_branch_add_sink (self->bin, "audio_sink", q);
+    aq = q;
   }
+  if (vq && aq)
+    add_gate (vq, aq);
+  else if (vq)
+    ferry_branch_drop_until_keyframe (vq);
   return TRUE;
 }
 
@@ -277,7 +339,7 @@ ferry_recorder_start (FerryRecorder *self, GstElement *pipeline,
   if (g_mkdir_with_parents (self->dir, 0755) != 0
       || g_access (self->dir, W_OK) != 0) {
     int e = errno;
-    g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (e),
+    g_set_error (error, FERRY_ERROR, FERRY_ERROR_STORAGE,
         "records directory %s is not writable: %s", self->dir, g_strerror (e));
     return FALSE;
   }

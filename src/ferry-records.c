@@ -106,9 +106,10 @@ describe (const char *dir, const char *name)
   if (probed && info.has_audio)
     add_track (b, "audio", info.audio_codec);
   json_builder_end_array (b);
-  /* complete: finalised by a clean stop; otherwise playable up to its last fragment. */
+  /* complete: finalised by a clean stop; otherwise (killed process, or the segment
+   * being written now) playable up to its last complete fragment. */
   json_builder_set_member_name (b, "complete");
-  json_builder_add_boolean_value (b, probed && !info.truncated);
+  json_builder_add_boolean_value (b, probed && info.finalized);
   url = g_strconcat ("/records/", name, NULL);
   json_builder_set_member_name (b, "url");
   json_builder_add_string_value (b, url);

@@ -116,6 +116,7 @@ test_error_table (void)
     {FERRY_ERROR_NOT_FOUND, 404, "not_found"},
     {FERRY_ERROR_METHOD_NOT_ALLOWED, 405, "method_not_allowed"},
     {FERRY_ERROR_CONFLICT, 409, "conflict"},
+    {FERRY_ERROR_STORAGE, 507, "storage"},
   };
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
     g_autoptr (GError) e = g_error_new_literal (FERRY_ERROR, cases[i].code, "x");

@@ -93,6 +93,7 @@ test_fragmented_av (void)
   g_assert_cmpstr (info.audio_codec, ==, "mp4a");
   g_assert_cmpuint (info.n_fragments, >=, 4);
   g_assert_false (info.truncated);
+  g_assert_true (info.finalized);       /* ends with mfra / complete moov */
 }
 
 /* Cross-check with ffprobe when it is installed; the test does not need it. */
@@ -137,6 +138,7 @@ test_video_only (void)
   g_assert_cmpstr (info.audio_codec, ==, "");
   g_assert_cmpuint (info.n_fragments, ==, 5);
   g_assert_false (info.truncated);
+  g_assert_true (info.finalized);       /* ends with mfra / complete moov */
 }
 
 static void
@@ -151,6 +153,7 @@ test_audio_only (void)
   g_assert_cmpstr (info.audio_codec, ==, "mp4a");
   g_assert_cmpuint (info.n_fragments, >=, 4);
   g_assert_false (info.truncated);
+  g_assert_true (info.finalized);       /* ends with mfra / complete moov */
 }
 
 /* fragment-duration=0: classic layout, mdat then a moov with sample tables. */
@@ -165,6 +168,7 @@ test_not_fragmented (void)
   g_assert_true (info.has_audio);
   g_assert_cmpuint (info.n_fragments, ==, 0);
   g_assert_false (info.truncated);
+  g_assert_true (info.finalized);       /* ends with mfra / complete moov */
 }
 
 typedef struct
@@ -234,6 +238,7 @@ test_truncated (void)
   /* Inside the last mdat: its moof does not count. */
   probe_cut (d, mdat->off + mdat->size / 2, &info);
   g_assert_true (info.truncated);
+  g_assert_false (info.finalized);
   g_assert_cmpuint (info.n_fragments, ==, full.n_fragments - 1);
   g_assert_cmpfloat (info.duration_s, <=, full.duration_s);
   g_assert_cmpfloat (info.duration_s, >=, full.duration_s - 1.1);
@@ -241,23 +246,27 @@ test_truncated (void)
   /* Right after the last moof, before its mdat. */
   probe_cut (d, moof->off + moof->size, &info);
   g_assert_true (info.truncated);
+  g_assert_false (info.finalized);
   g_assert_cmpuint (info.n_fragments, ==, full.n_fragments - 1);
   g_assert_cmpfloat (info.duration_s, <=, full.duration_s);
 
   /* Inside the last moof. */
   probe_cut (d, moof->off + moof->size / 2, &info);
   g_assert_true (info.truncated);
+  g_assert_false (info.finalized);
   g_assert_cmpuint (info.n_fragments, ==, full.n_fragments - 1);
 
   /* Mid-moov: nothing playable, but still recognisably an MP4. */
   probe_cut (d, moov->off + moov->size / 2, &info);
   g_assert_true (info.truncated);
+  g_assert_false (info.finalized);
   g_assert_cmpuint (info.n_fragments, ==, 0);
   g_assert_cmpfloat (info.duration_s, ==, 0);
 
   /* At 60 % of 5 s, fragments of 1 s up to at least 2 s are complete. */
   probe_cut (d, len * 6 / 10, &info);
   g_assert_true (info.truncated);
+  g_assert_false (info.finalized);
   g_assert_true (info.has_video && info.has_audio);
   g_assert_cmpfloat (info.duration_s, >=, 2.0);
   g_assert_cmpfloat (info.duration_s, <=, full.duration_s);
@@ -288,6 +297,7 @@ test_truncated_sweep (void)
         continue;
       probe_cut (d, b->off + cuts[j], &info);
       g_assert_true (info.truncated);
+      g_assert_false (info.finalized);
       g_assert_cmpfloat (info.duration_s, >=, last_duration);
       g_assert_cmpfloat (info.duration_s, <=, full.duration_s);
       g_assert_cmpuint (info.n_fragments, >=, last_fragments);

@@ -589,7 +589,8 @@ test('full or read-only records disk: recording FAILED with a reason, the stream
       assert.equal(ro.code, 0, `remount ro: ${ro.stderr}`);
       const again = await rec(f, 'start', { localStreamName: name });
       t.diagnostic(`record/start on a read-only dir: HTTP ${again.status} ${again.text}`);
-      assert.ok(again.status >= 400 && again.status < 600, again.text);
+      assert.equal(again.status, 507, again.text);
+      assert.equal(again.json?.error, 'storage', again.text);
       const p = await f.find(byName(name));
       assert.equal(p.recordStatus, 'FAILED', JSON.stringify(p));
       assert.match(p.recordInfo, /not writable/, JSON.stringify(p));

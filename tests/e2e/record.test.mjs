@@ -643,6 +643,41 @@ test('SIGTERM while recording: exit 0 within the finalize timeout, the file is c
   }
 });
 
+test('a muxer that never finishes: record/stop and SIGTERM end within finalize-timeout, the file still plays', { timeout: 60000 }, async (t) => {
+  const dir = path.join(freshDir('records-stuck'), 'records');
+  const conf = writeConf(`[record]\ndir = ${dir}\nfinalize-timeout = 2\n`);
+  // The recorder's EOS is withheld, so the muxer never learns that the recording ended.
+  const f = await startFerry({ extraArgs: ['--config', conf], env: { FERRY_TEST_WITHHOLD_RECORDER_EOS: '1' } });
+  try {
+    const { open } = await pullRecording(f, 'stuck');
+    await sleep(open + 3000 - Date.now());
+    const t0 = Date.now();
+    assert.equal((await rec(f, 'stop', { localStreamName: 'stuck' })).status, 200);
+    const p = await waitRecordStatus(f, 'stuck', 'STOPPED', 6000);
+    const ms = Date.now() - t0;
+    t.diagnostic(`record/stop → STOPPED after ${ms} ms: ${p.recordInfo}`);
+    assert.ok(ms >= 1500 && ms < 4000, `STOPPED after ${ms} ms with finalize-timeout 2 s`);
+    assert.match(p.recordInfo, /not finalised in time/);
+    assert.equal(p.status, 'PLAYING');
+    // A second recording, then SIGTERM: shutdown is bounded by the timeout too.
+    assert.equal((await rec(f, 'start', { localStreamName: 'stuck' })).status, 200);
+    await watchRecording(f, 'stuck');
+    const t1 = Date.now();
+    const problems = await f.stopAndCheck();
+    const exitMs = Date.now() - t1;
+    t.diagnostic(`SIGTERM → exit after ${exitMs} ms`);
+    assert.deepEqual(problems, []);
+    assert.ok(exitMs < 2000 + 1500, `exit took ${exitMs} ms (finalize-timeout 2 s)`);
+  } finally {
+    await f.proc.stop();
+  }
+  const files = fs.readdirSync(dir).filter((n) => n.endsWith('.mp4')).sort();
+  assert.ok(files.length >= 2, `${files}`);
+  const first = await probe(path.join(dir, files[0]));
+  assertPlayable(first);
+  assert.ok(first.video.duration >= 1, `first file holds ${first.video.duration} s`);
+});
+
 test('Ferry exits cleanly on SIGTERM with a clean log', { timeout: 20000 }, async () => {
   assert.deepEqual(await ferry.stopAndCheck(), []);
 });

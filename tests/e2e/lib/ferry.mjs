@@ -10,7 +10,7 @@ export const FERRY_BIN = process.env.FERRY_BIN || path.join(REPO_DIR, 'build', '
 /** Lines in a Ferry log that must never appear. */
 const BAD_LOG = [/CRITICAL/, /ERROR: AddressSanitizer/, /ERROR: LeakSanitizer/, /runtime error:/];
 
-export async function startFerry({ extraArgs = [] } = {}) {
+export async function startFerry({ extraArgs = [], env = {} } = {}) {
   if (!fs.existsSync(FERRY_BIN)) {
     throw new Error(`Ferry binary not found at ${FERRY_BIN} (build it, or set FERRY_BIN)`);
   }
@@ -23,7 +23,7 @@ export async function startFerry({ extraArgs = [] } = {}) {
     '--ice-address', '127.0.0.1', ...extraArgs,
   ], {
     logFile,
-    env: { G_DEBUG: 'fatal-criticals' },
+    env: { G_DEBUG: 'fatal-criticals', ...env },
   });
   const base = `http://127.0.0.1:${restPort}`;
   const ferry = {

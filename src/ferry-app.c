@@ -1,8 +1,10 @@
 /* ferry-app.c — see ferry-app.h. Main context only. */
 #include "ferry-app.h"
+#include "ferry-ice.h"
 #include "ferry-registry.h"
 #include "ferry-rest.h"
 #include "ferry-signalling.h"
+#include "ferry-whep.h"
 
 #include <gst/gst.h>
 #include <libsoup/soup.h>
@@ -24,6 +26,8 @@ struct _FerryApp
   FerryRegistry *registry;
   FerrySignalling *signalling;
   guint rest_port, ws_port;     /* as bound (a configured 0 picks a free port) */
+  char **public_ips;            /* [webrtc] public-addresses, resolved */
+  FerryWhep *whep;
 };
 
 G_DEFINE_TYPE (FerryApp, ferry_app, G_TYPE_OBJECT)
@@ -43,6 +47,7 @@ ferry_app_finalize (GObject *object)
   FerryApp *self = FERRY_APP (object);
 
   ferry_config_free (self->config);
+  g_strfreev (self->public_ips);
   g_main_context_unref (self->ctx);
   G_OBJECT_CLASS (ferry_app_parent_class)->finalize (object);
 }
@@ -121,7 +126,12 @@ ferry_app_start (FerryApp *self, GError **error)
       FERRY_VERSION " ", NULL);
   self->ws_server = soup_server_new ("server-header", "ferry/"
       FERRY_VERSION " ", NULL);
+  self->public_ips = ferry_ice_resolve_public (self->config->public_addresses,
+      error);
+  if (self->config->public_addresses && self->public_ips == NULL)
+    return FALSE;
   ferry_rest_install (self, self->rest_server);
+  self->whep = ferry_whep_new (self, self->rest_server);
   self->signalling = ferry_signalling_new (self, self->ws_server);
 
   self->rest_port = listen_one (self, self->rest_server,
@@ -132,6 +142,7 @@ ferry_app_start (FerryApp *self, GError **error)
       error);
   if (self->ws_port == 0)
     return FALSE;
+  ferry_ice_log_report (self->config, self->public_ips);
   GST_INFO ("REST API and player on http://%s:%u/, WebSocket on ws://%s:%u/",
       self->config->listen_address, self->rest_port,
       self->config->listen_address, self->ws_port);
@@ -187,6 +198,7 @@ ferry_app_stop (FerryApp *self)
     wait_for_streams (self, streams);
   }
   g_clear_pointer (&self->signalling, ferry_signalling_free);
+  g_clear_pointer (&self->whep, ferry_whep_free);
   if (self->rest_server)
     soup_server_disconnect (self->rest_server);
   if (self->ws_server)
@@ -224,6 +236,13 @@ guint
 ferry_app_get_rest_port (FerryApp *self)
 {
   return self->rest_port;
+}
+
+/* Returns: (transfer none) (nullable): the resolved public addresses. */
+char **
+ferry_app_get_public_ips (FerryApp *self)
+{
+  return self->public_ips;
 }
 
 guint

@@ -29,5 +29,6 @@ const FerryConfig *ferry_app_get_config (FerryApp *self);
 FerryRegistry *ferry_app_get_registry (FerryApp *self);
 guint ferry_app_get_rest_port (FerryApp *self);
 guint ferry_app_get_ws_port (FerryApp *self);
+char **ferry_app_get_public_ips (FerryApp *self);
 
 G_END_DECLS

@@ -35,6 +35,7 @@ ferry_config_new_default (void)
   self->record_fragment_ms = 1000;
   self->record_finalize_s = 5;
   self->ice_addresses = NULL;
+  self->cors_origins = g_strsplit ("*", ";", -1);
   self->ice_timeout_s = 15;
   self->gather_timeout_ms = 3000;
   self->ping_interval_s = 10;
@@ -48,12 +49,16 @@ ferry_config_free (FerryConfig *self)
     return;
   g_free (self->listen_address);
   g_free (self->records_dir);
+  g_strfreev (self->cors_origins);
+  g_strfreev (self->public_addresses);
+  g_strfreev (self->turn_servers);
+  g_free (self->stun_server);
   g_strfreev (self->ice_addresses);
   g_free (self);
 }
 
 typedef enum
-{ KEY_UINT, KEY_STRING, KEY_STRV } KeyType;
+{ KEY_UINT, KEY_STRING, KEY_STRV, KEY_BOOL } KeyType;
 
 typedef struct
 {
@@ -72,6 +77,8 @@ static const KeySpec keys[] = {
           listen_address), 0, 0},
   UINT_KEY ("server", "rest-port", rest_port, 0, 65535),
   UINT_KEY ("server", "ws-port", ws_port, 0, 65535),
+  {"server", "cors-origins", KEY_STRV, G_STRUCT_OFFSET (FerryConfig,
+          cors_origins), 0, 0},
   UINT_KEY ("pull", "connect-timeout", connect_timeout_s, 1, 3600),
   UINT_KEY ("pull", "rtmp-timeout", rtmp_timeout_s, 1, 3600),
   UINT_KEY ("pull", "idle-timeout", idle_timeout_s, 0, 3600),
@@ -85,6 +92,16 @@ static const KeySpec keys[] = {
   {"webrtc", "ice-addresses", KEY_STRV, G_STRUCT_OFFSET (FerryConfig,
           ice_addresses), 0, 0},
   UINT_KEY ("webrtc", "ice-timeout", ice_timeout_s, 1, 3600),
+  UINT_KEY ("webrtc", "port-min", port_min, 0, 65535),
+  UINT_KEY ("webrtc", "port-max", port_max, 0, 65535),
+  {"webrtc", "ice-tcp", KEY_BOOL, G_STRUCT_OFFSET (FerryConfig, ice_tcp), 0,
+      0},
+  {"webrtc", "public-addresses", KEY_STRV, G_STRUCT_OFFSET (FerryConfig,
+          public_addresses), 0, 0},
+  {"webrtc", "stun-server", KEY_STRING, G_STRUCT_OFFSET (FerryConfig,
+          stun_server), 0, 0},
+  {"webrtc", "turn-servers", KEY_STRV, G_STRUCT_OFFSET (FerryConfig,
+          turn_servers), 0, 0},
   UINT_KEY ("webrtc", "gather-timeout-ms", gather_timeout_ms, 100, 60000),
   UINT_KEY ("webrtc", "ping-interval", ping_interval_s, 0, 3600),
 };
@@ -120,6 +137,21 @@ load_key (FerryConfig *self, GKeyFile *kf, const char *path,
       *(guint *) field = (guint) v;
       return TRUE;
     }
+    case KEY_BOOL:{
+      g_autofree char *text = g_key_file_get_value (kf, spec->group, spec->key,
+          &local);
+      const char *v = text ? g_strstrip (text) : "";
+      if (g_ascii_strcasecmp (v, "true") == 0)
+        *(gboolean *) field = TRUE;
+      else if (g_ascii_strcasecmp (v, "false") == 0)
+        *(gboolean *) field = FALSE;
+      else {
+        g_set_error (error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+            "%s: [%s] %s must be true or false", path, spec->group, spec->key);
+        return FALSE;
+      }
+      return TRUE;
+    }
     case KEY_STRING:{
       char *v = g_key_file_get_string (kf, spec->group, spec->key, &local);
       if (v == NULL) {
@@ -129,6 +161,10 @@ load_key (FerryConfig *self, GKeyFile *kf, const char *path,
       }
       g_free (*(char **) field);
       *(char **) field = g_strstrip (v);
+      /* An empty value means "none" (stun-server =). */
+      if (**(char **) field == '\0' && spec->offset != G_STRUCT_OFFSET
+          (FerryConfig, listen_address))
+        g_clear_pointer ((char **) field, g_free);
       return TRUE;
     }
     case KEY_STRV:{
@@ -183,6 +219,13 @@ ferry_config_load_file (FerryConfig *self, const char *path, GError **error)
       if (!load_key (self, kf, path, spec, error))
         return FALSE;
     }
+  }
+  if ((self->port_min == 0) != (self->port_max == 0)
+      || self->port_min > self->port_max) {
+    g_set_error (error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+        "%s: [webrtc] port-min and port-max must both be set, min <= max",
+        path);
+    return FALSE;
   }
   GST_INFO ("loaded %s", path);
   return TRUE;

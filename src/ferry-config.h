@@ -16,6 +16,7 @@ typedef struct
   guint rest_port;              /* REST API + player page */
   guint ws_port;                /* WCS WebSocket signalling */
   gsize max_body_bytes;         /* REST request body limit */
+  char **cors_origins;          /* Access-Control-Allow-Origin values; "*" = any */
   /* [pull] */
   guint connect_timeout_s;      /* PENDING longer than this → FAILED */
   guint rtmp_timeout_s;         /* rtmp2src network timeout */
@@ -29,6 +30,11 @@ typedef struct
   guint record_finalize_s;      /* longest wait for a muxer to finish a file on stop */
   /* [webrtc] */
   char **ice_addresses;         /* NULL = every interface libnice finds */
+  guint port_min, port_max;     /* UDP port range for media; 0 = any */
+  gboolean ice_tcp;             /* also gather ICE-TCP candidates */
+  char **public_addresses;      /* NAT 1:1: advertised as extra host candidates */
+  char *stun_server;            /* stun://host:port, or NULL */
+  char **turn_servers;          /* turn(s)://user:pass@host:port, or NULL */
   guint ice_timeout_s;          /* answer sent → connected, else FAILED */
   guint gather_timeout_ms;      /* upper bound on waiting for all local candidates */
   guint ping_interval_s;        /* server ping to WCS clients; 0 = never */

@@ -2,7 +2,9 @@
 #include "ferry-records.h"
 #include "ferry-log.h"
 #include "ferry-json.h"
+#include "ferry-errors.h"
 #include "ferry-mp4.h"
+#include "ferry-rest.h"
 
 #include <gst/gst.h>
 #include <glib/gstdio.h>
@@ -152,17 +154,6 @@ ferry_records_list (FerryApp *app)
   return root;
 }
 
-static void
-reply_problem (SoupServerMessage *msg, guint status, const char *code,
-    const char *text)
-{
-  g_autofree char *body = g_strdup_printf ("{\"error\":\"%s\",\"message\":"
-      "\"%s\"}", code, text);
-  soup_server_message_set_status (msg, status, NULL);
-  soup_server_message_set_response (msg, "application/json", SOUP_MEMORY_COPY,
-      body, strlen (body));
-}
-
 /**
  * ferry_records_download_cb:
  * GET /records/<name>: the file, memory-mapped (no copy, any size). libsoup answers
@@ -182,24 +173,28 @@ ferry_records_download_cb (SoupServer *server, SoupServerMessage *msg,
 
   init_debug ();
   if (!g_str_equal (method, "GET") && !g_str_equal (method, "HEAD")) {
-    reply_problem (msg, 405, "method_not_allowed", "only GET is allowed here");
+    ferry_rest_reply_error_literal (msg, FERRY_ERROR_METHOD_NOT_ALLOWED,
+        "only GET is allowed here");
     return;
   }
   if (*name == '/')
     name++;
   if (!ferry_records_name_is_valid (name)) {
-    reply_problem (msg, 404, "not_found", "no such recording");
+    ferry_rest_reply_error_literal (msg, FERRY_ERROR_NOT_FOUND,
+        "no such recording");
     return;
   }
   file = g_build_filename (ferry_app_get_config (app)->records_dir, name, NULL);
   if (g_lstat (file, &st) != 0 || !S_ISREG (st.st_mode)) {
-    reply_problem (msg, 404, "not_found", "no such recording");
+    ferry_rest_reply_error_literal (msg, FERRY_ERROR_NOT_FOUND,
+        "no such recording");
     return;
   }
   if (st.st_size > 0) {
     mapped = g_mapped_file_new (file, FALSE, NULL);
     if (mapped == NULL) {
-      reply_problem (msg, 500, "internal", "the recording cannot be read");
+      ferry_rest_reply_error_literal (msg, FERRY_ERROR_INTERNAL,
+          "the recording cannot be read");
       return;
     }
     bytes = g_mapped_file_get_bytes (mapped);

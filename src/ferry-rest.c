@@ -1,6 +1,7 @@
 /* ferry-rest.c — see ferry-rest.h. Main context only. */
 #include "ferry-rest.h"
 #include "ferry-errors.h"
+#include "ferry-ice.h"
 #include "ferry-ingest.h"
 #include "ferry-json.h"
 #include "ferry-records.h"
@@ -25,8 +26,13 @@ reply_json (SoupServerMessage *msg, guint status, JsonNode *node)
       SOUP_MEMORY_TAKE, text, len);
 }
 
-static void
-reply_error (SoupServerMessage *msg, const GError *error)
+/**
+ * ferry_rest_reply_error:
+ * Sets @msg's response to `{"error": code, "message": text}` with the status of the
+ * single table in ferry-errors.c. Used by every HTTP handler.
+ */
+void
+ferry_rest_reply_error (SoupServerMessage *msg, const GError *error)
 {
   g_autoptr (JsonBuilder) b = json_builder_new ();
   g_autoptr (JsonNode) root = NULL;
@@ -52,12 +58,46 @@ reply_error (SoupServerMessage *msg, const GError *error)
       SOUP_MEMORY_COPY, text, strlen (text));
 }
 
-static void
-reply_error_literal (SoupServerMessage *msg, FerryErrorCode code,
+void
+ferry_rest_reply_error_literal (SoupServerMessage *msg, gint code,
     const char *text)
 {
   g_autoptr (GError) error = g_error_new_literal (FERRY_ERROR, code, text);
-  reply_error (msg, error);
+  ferry_rest_reply_error (msg, error);
+}
+
+/**
+ * ferry_rest_add_cors:
+ * CORS for pages on other origins ([server] cors-origins): "*" allows any origin,
+ * otherwise the request's Origin is echoed when it is listed.
+ */
+void
+ferry_rest_add_cors (SoupServerMessage *msg, const FerryConfig *config)
+{
+  SoupMessageHeaders *h = soup_server_message_get_response_headers (msg);
+  const char *origin =
+      soup_message_headers_get_one (soup_server_message_get_request_headers
+      (msg), "Origin");
+  const char *allow = NULL;
+
+  for (char **o = config->cors_origins; o && *o && !allow; o++) {
+    if (g_str_equal (*o, "*"))
+      allow = "*";
+    else if (origin && g_str_equal (*o, origin))
+      allow = origin;
+  }
+  if (allow == NULL)
+    return;
+  soup_message_headers_replace (h, "Access-Control-Allow-Origin", allow);
+  if (!g_str_equal (allow, "*"))
+    soup_message_headers_append (h, "Vary", "Origin");
+  soup_message_headers_replace (h, "Access-Control-Allow-Methods",
+      "GET, POST, PATCH, DELETE, OPTIONS");
+  soup_message_headers_replace (h, "Access-Control-Allow-Headers",
+      "Content-Type, Authorization, If-Match");
+  soup_message_headers_replace (h, "Access-Control-Expose-Headers",
+      "Location, Link, ETag, Accept-Patch, Accept-Post");
+  soup_message_headers_replace (h, "Access-Control-Max-Age", "600");
 }
 
 /* ---- request parsing ---------------------------------------------------- */
@@ -143,7 +183,7 @@ handle_pull (FerryApp *app, SoupServerMessage *msg, JsonObject *body)
   PullRequest req;
 
   if (!parse_pull (body, &req, &error) || !check_conflicts (reg, &req, &error)) {
-    reply_error (msg, error);
+    ferry_rest_reply_error (msg, error);
     return;
   }
   stream = ferry_stream_new (app, req.uri, req.name, req.has_audio,
@@ -211,7 +251,7 @@ handle_terminate (FerryApp *app, SoupServerMessage *msg, JsonObject *body)
   g_autoptr (FerryStream) stream = lookup_pull (app, body, &error);
 
   if (stream == NULL) {
-    reply_error (msg, error);
+    ferry_rest_reply_error (msg, error);
     return;
   }
   ferry_stream_shutdown (stream, FERRY_STREAM_STOPPED, "terminated by REST",
@@ -231,7 +271,7 @@ handle_record (FerryApp *app, SoupServerMessage *msg, JsonObject *body,
 
   if (stream == NULL || !(start ? ferry_stream_record_start (stream, &error)
           : ferry_stream_record_stop (stream, &error))) {
-    reply_error (msg, error);
+    ferry_rest_reply_error (msg, error);
     return;
   }
   node = ferry_stream_to_json (stream);
@@ -241,7 +281,7 @@ handle_record (FerryApp *app, SoupServerMessage *msg, JsonObject *body,
 typedef enum
 {
   ROUTE_PULL, ROUTE_FIND_ALL, ROUTE_TERMINATE, ROUTE_RECORD_START,
-  ROUTE_RECORD_STOP, ROUTE_RECORDS
+  ROUTE_RECORD_STOP, ROUTE_RECORDS, ROUTE_ICE
 } Route;
 
 static const struct
@@ -256,7 +296,11 @@ static const struct
   {API_PREFIX "/pull/rtmp/record/start", ROUTE_RECORD_START, FALSE},
   {API_PREFIX "/pull/rtmp/record/stop", ROUTE_RECORD_STOP, FALSE},
   {API_PREFIX "/records/find_all", ROUTE_RECORDS, TRUE},
+  {API_PREFIX "/ice", ROUTE_ICE, TRUE},
 };
+
+static void api_route (FerryApp *app, SoupServerMessage *msg,
+    const char *path, const char *method, SoupMessageBody *req_body);
 
 /* Main context (libsoup), after the body was read. */
 static void
@@ -266,6 +310,19 @@ api_cb (SoupServer *server, SoupServerMessage *msg, const char *path,
   FerryApp *app = user_data;
   const char *method = soup_server_message_get_method (msg);
   SoupMessageBody *req_body = soup_server_message_get_request_body (msg);
+
+  ferry_rest_add_cors (msg, ferry_app_get_config (app));
+  if (g_str_equal (method, "OPTIONS")) {
+    soup_server_message_set_status (msg, 204, NULL);
+    return;
+  }
+  api_route (app, msg, path, method, req_body);
+}
+
+static void
+api_route (FerryApp *app, SoupServerMessage *msg, const char *path,
+    const char *method, SoupMessageBody *req_body)
+{
   g_autoptr (JsonObject) body = NULL;
   g_autoptr (GError) error = NULL;
   g_autofree char *clean = g_strdup (path);
@@ -280,24 +337,30 @@ api_cb (SoupServer *server, SoupServerMessage *msg, const char *path,
     if (g_str_equal (clean, routes[i].path))
       r = i;
   if (r < 0) {
-    reply_error_literal (msg, FERRY_ERROR_NOT_FOUND, "unknown API path");
+    ferry_rest_reply_error_literal (msg, FERRY_ERROR_NOT_FOUND, "unknown API path");
     return;
   }
   if (!(g_str_equal (method, "POST") || (routes[r].allow_get
               && (g_str_equal (method, "GET")
                   || g_str_equal (method, "HEAD"))))) {
-    reply_error_literal (msg, FERRY_ERROR_METHOD_NOT_ALLOWED,
+    ferry_rest_reply_error_literal (msg, FERRY_ERROR_METHOD_NOT_ALLOWED,
         "use POST for this path");
     return;
   }
   if ((gsize) req_body->length > ferry_app_get_config (app)->max_body_bytes) {
-    reply_error_literal (msg, FERRY_ERROR_BODY_TOO_LARGE,
+    ferry_rest_reply_error_literal (msg, FERRY_ERROR_BODY_TOO_LARGE,
         "the request body is too large");
     return;
   }
 
   if (routes[r].route == ROUTE_FIND_ALL) {
     handle_find_all (app, msg);
+    return;
+  }
+  if (routes[r].route == ROUTE_ICE) {
+    g_autoptr (JsonNode) report = ferry_ice_report (ferry_app_get_config (app),
+        ferry_app_get_public_ips (app));
+    reply_json (msg, 200, report);
     return;
   }
   if (routes[r].route == ROUTE_RECORDS) {
@@ -307,7 +370,7 @@ api_cb (SoupServer *server, SoupServerMessage *msg, const char *path,
   }
   body = ferry_json_parse_object (req_body->data, req_body->length, &error);
   if (body == NULL) {
-    reply_error (msg, error);
+    ferry_rest_reply_error (msg, error);
     return;
   }
   switch (routes[r].route) {
@@ -335,7 +398,7 @@ api_early_cb (SoupServer *server, SoupServerMessage *msg, const char *path,
       (soup_server_message_get_request_headers (msg));
 
   if (announced > (goffset) ferry_app_get_config (app)->max_body_bytes)
-    reply_error_literal (msg, FERRY_ERROR_BODY_TOO_LARGE,
+    ferry_rest_reply_error_literal (msg, FERRY_ERROR_BODY_TOO_LARGE,
         "the request body is too large");
 }
 
@@ -350,6 +413,9 @@ config_cb (SoupServer *server, SoupServerMessage *msg, const char *path,
   json_builder_begin_object (b);
   json_builder_set_member_name (b, "wsPort");
   json_builder_add_int_value (b, ferry_app_get_ws_port (app));
+  json_builder_set_member_name (b, "iceServers");
+  json_builder_add_value (b, ferry_ice_servers_json (ferry_app_get_config
+          (app)));
   json_builder_end_object (b);
   root = json_builder_get_root (b);
   reply_json (msg, 200, root);
@@ -366,7 +432,7 @@ static_cb (SoupServer *server, SoupServerMessage *msg, const char *path,
   const char *type = "application/octet-stream";
 
   if (!g_str_equal (method, "GET") && !g_str_equal (method, "HEAD")) {
-    reply_error_literal (msg, FERRY_ERROR_METHOD_NOT_ALLOWED,
+    ferry_rest_reply_error_literal (msg, FERRY_ERROR_METHOD_NOT_ALLOWED,
         "only GET is allowed here");
     return;
   }
@@ -378,7 +444,7 @@ static_cb (SoupServer *server, SoupServerMessage *msg, const char *path,
     bytes = g_resources_lookup_data (res_path, G_RESOURCE_LOOKUP_FLAGS_NONE,
         NULL);
   if (bytes == NULL) {
-    reply_error_literal (msg, FERRY_ERROR_NOT_FOUND, "no such page");
+    ferry_rest_reply_error_literal (msg, FERRY_ERROR_NOT_FOUND, "no such page");
     return;
   }
   if (g_str_has_suffix (path, ".html"))

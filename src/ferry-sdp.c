@@ -185,3 +185,48 @@ ferry_sdp_add_msid (GstSDPMessage *answer, const char *stream_id)
     gst_sdp_media_add_attribute (m, "msid", value);
   }
 }
+
+/**
+ * ferry_sdp_add_public_candidates:
+ * @public_ips: (nullable): addresses the server is reachable at through a 1:1 NAT
+ *
+ * For every host candidate of @answer, adds one per public address with the same port
+ * and transport (WCS's ip/ip_local, MediaMTX's additional hosts): behind a NAT the local
+ * address is unreachable, and the WCS SDK does not trickle, so the answer must carry it.
+ * Foundations differ from the original's, and priorities are a little lower so that a
+ * client on the local network still prefers the direct path.
+ */
+void
+ferry_sdp_add_public_candidates (GstSDPMessage *answer, char **public_ips)
+{
+  if (public_ips == NULL || public_ips[0] == NULL)
+    return;
+  for (guint i = 0; i < gst_sdp_message_medias_len (answer); i++) {
+    GstSDPMedia *m = (GstSDPMedia *) gst_sdp_message_get_media (answer, i);
+    g_autoptr (GPtrArray) extra = g_ptr_array_new_with_free_func (g_free);
+
+    for (guint a = 0; a < gst_sdp_media_attributes_len (m); a++) {
+      const GstSDPAttribute *attr = gst_sdp_media_get_attribute (m, a);
+      g_auto (GStrv) f = NULL;
+      gint64 priority;
+
+      if (g_strcmp0 (attr->key, "candidate") != 0 || attr->value == NULL)
+        continue;
+      /* foundation component transport priority address port typ host … */
+      f = g_strsplit (attr->value, " ", -1);
+      if (g_strv_length (f) < 8 || g_strcmp0 (f[6], "typ") != 0
+          || g_strcmp0 (f[7], "host") != 0)
+        continue;
+      priority = g_ascii_strtoll (f[3], NULL, 10);
+      for (guint p = 0; public_ips[p]; p++) {
+        g_autofree char *rest = g_strjoinv (" ", f + 5);
+        g_ptr_array_add (extra, g_strdup_printf ("%s%u %s %s %" G_GINT64_FORMAT
+                " %s %s", f[0], 90 + p, f[1], f[2], MAX (priority - 1 - p, 1),
+                public_ips[p], rest));
+      }
+    }
+    for (guint e = 0; e < extra->len; e++)
+      gst_sdp_media_add_attribute (m, "candidate", g_ptr_array_index (extra,
+              e));
+  }
+}

@@ -22,5 +22,7 @@ gboolean ferry_sdp_parse_offer (const char *text, FerryOfferInfo *info,
     GstSDPMessage **msg, GError **error);
 
 void ferry_sdp_add_msid (GstSDPMessage *answer, const char *stream_id);
+void ferry_sdp_add_public_candidates (GstSDPMessage *answer,
+    char **public_ips);
 
 G_END_DECLS

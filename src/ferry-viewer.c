@@ -177,6 +177,7 @@ send_answer (FerryViewer *self)
   gst_sdp_message_copy (desc->sdp, &sdp);
   gst_webrtc_session_description_free (desc);
   ferry_sdp_add_msid (sdp, "ferry");
+  ferry_sdp_add_public_candidates (sdp, ferry_app_get_public_ips (self->app));
   text = gst_sdp_message_as_text (sdp);
   gst_sdp_message_free (sdp);
 
@@ -459,8 +460,7 @@ ferry_viewer_attach (FerryViewer *self, FerryStream *stream, GError **error)
   gst_bin_add (GST_BIN (self->bin), self->webrtc);
   g_object_set (self->webrtc, "bundle-policy",
       GST_WEBRTC_BUNDLE_POLICY_MAX_BUNDLE, NULL);
-  ferry_webrtc_configure_ice (self->webrtc,
-      ferry_app_get_config (self->app)->ice_addresses);
+  ferry_webrtc_configure_ice (self->webrtc, ferry_app_get_config (self->app));
 
   /* Tracks in the offer's order, so the transceivers line up with its m-lines. */
   if (audio && (!video || self->info.audio_mline < self->info.video_mline)) {
@@ -509,6 +509,32 @@ ferry_viewer_attach (FerryViewer *self, FerryStream *stream, GError **error)
 fail:
   attach_failed (self, "Failed to add stream to proxy", local, error);
   return FALSE;
+}
+
+/**
+ * ferry_viewer_add_remote_candidate:
+ * @mid: (nullable): the m-section the candidate belongs to; NULL = the first
+ * @candidate: "candidate:…" as in an a= line, without "a="
+ *
+ * Adds a trickled remote candidate (WHEP PATCH). webrtcbin queues candidates that come
+ * before the descriptions are applied. Returns FALSE when the viewer is not attached.
+ */
+gboolean
+ferry_viewer_add_remote_candidate (FerryViewer *self, const char *mid,
+    const char *candidate)
+{
+  guint mline = 0;
+
+  if (self->closed || self->webrtc == NULL)
+    return FALSE;
+  for (guint i = 0; mid && i < gst_sdp_message_medias_len (self->offer); i++) {
+    const char *m = gst_sdp_media_get_attribute_val
+        (gst_sdp_message_get_media (self->offer, i), "mid");
+    if (g_strcmp0 (m, mid) == 0)
+      mline = i;
+  }
+  g_signal_emit_by_name (self->webrtc, "add-ice-candidate", mline, candidate);
+  return TRUE;
 }
 
 /**

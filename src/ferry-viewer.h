@@ -44,6 +44,9 @@ gboolean ferry_viewer_attach (FerryViewer *self, FerryStream *stream,
     GError **error);
 void ferry_viewer_set_stream (FerryViewer *self, FerryStream *stream);
 
+gboolean ferry_viewer_add_remote_candidate (FerryViewer *self,
+    const char *mid, const char *candidate);
+
 void ferry_viewer_close (FerryViewer *self, const char *status,
     const char *info);
 

@@ -131,10 +131,11 @@ ferry_webrtc_reply_error (const GstStructure *reply, GError **error)
 
 /**
  * ferry_webrtc_configure_ice:
- * @addresses: (nullable): gather candidates only on these; NULL = every interface
+ * Applies the [webrtc] settings to a new webrtcbin, before it leaves NULL: which
+ * addresses to gather on, the media port range, ICE-TCP, STUN and TURN servers.
  */
 void
-ferry_webrtc_configure_ice (GstElement *webrtc, char **addresses)
+ferry_webrtc_configure_ice (GstElement *webrtc, const FerryConfig *config)
 {
   GstWebRTCICE *ice = NULL;
   GObject *agent = NULL;
@@ -143,7 +144,7 @@ ferry_webrtc_configure_ice (GstElement *webrtc, char **addresses)
   g_object_get (webrtc, "ice-agent", &ice, NULL);
   if (ice == NULL)
     return;
-  for (char **a = addresses; a && *a; a++) {
+  for (char **a = config->ice_addresses; a && *a; a++) {
     gboolean ok = FALSE;
     g_signal_emit_by_name (ice, "add-local-ip-address", *a, &ok);
     if (!ok)
@@ -151,10 +152,12 @@ ferry_webrtc_configure_ice (GstElement *webrtc, char **addresses)
   }
   /* ICE-TCP delays gathering-complete by seconds on multi-homed hosts, and the WCS SDK
    * cannot use it anyway without transport=TCP (wcs-websocket-protocol.md §9.4). */
-  if (g_object_class_find_property (G_OBJECT_GET_CLASS (ice), "ice-tcp"))
-    g_object_set (ice, "ice-tcp", FALSE, NULL);
-  if (g_object_class_find_property (G_OBJECT_GET_CLASS (ice), "agent"))
-    g_object_get (ice, "agent", &agent, NULL);
+  g_object_set (ice, "ice-tcp", config->ice_tcp, NULL);
+  if (config->port_min > 0)
+    /* max first: setting a min above the current max is refused. */
+    g_object_set (ice, "max-rtp-port", config->port_max, "min-rtp-port",
+        config->port_min, NULL);
+  g_object_get (ice, "agent", &agent, NULL);
   /* UPnP is on by default in libnice: it multicasts SSDP on every interface and costs a
    * thread per viewer (pitfalls.md). */
   if (agent && g_object_class_find_property (G_OBJECT_GET_CLASS (agent),
@@ -162,4 +165,13 @@ ferry_webrtc_configure_ice (GstElement *webrtc, char **addresses)
     g_object_set (agent, "upnp", FALSE, NULL);
   g_clear_object (&agent);
   gst_object_unref (ice);
+
+  if (config->stun_server)
+    g_object_set (webrtc, "stun-server", config->stun_server, NULL);
+  for (char **t = config->turn_servers; t && *t; t++) {
+    gboolean ok = FALSE;
+    g_signal_emit_by_name (webrtc, "add-turn-server", *t, &ok);
+    if (!ok)
+      GST_WARNING_OBJECT (webrtc, "TURN server not accepted");
+  }
 }

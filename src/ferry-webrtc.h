@@ -9,6 +9,7 @@
 #pragma once
 
 #include <gst/gst.h>
+#include "ferry-config.h"
 
 G_BEGIN_DECLS
 
@@ -22,6 +23,7 @@ void ferry_webrtc_hop (GMainContext *ctx, gpointer target,
 void ferry_webrtc_emit (GstElement *webrtc, const char *signal, gpointer arg,
     GMainContext *ctx, gpointer target, FerryWebrtcStep step);
 gboolean ferry_webrtc_reply_error (const GstStructure *reply, GError **error);
-void ferry_webrtc_configure_ice (GstElement *webrtc, char **addresses);
+void ferry_webrtc_configure_ice (GstElement *webrtc,
+    const FerryConfig *config);
 
 G_END_DECLS

@@ -1,0 +1,325 @@
+/* ferry-whep.c — see ferry-whep.h. Main context only. */
+#include "ferry-whep.h"
+#include "ferry-errors.h"
+#include "ferry-ice.h"
+#include "ferry-log.h"
+#include "ferry-registry.h"
+#include "ferry-rest.h"
+#include "ferry-viewer.h"
+
+#include <string.h>
+
+FERRY_DEBUG_CATEGORY_LAZY (ferry_whep_debug, "ferry-whep", "Ferry WHEP");
+#define GST_CAT_DEFAULT ferry_whep_debug
+
+#define WHEP_PREFIX "/whep/"
+
+struct _FerryWhep
+{
+  FerryApp *app;                /* borrowed */
+  SoupServer *server;           /* owned ref */
+  GHashTable *sessions;         /* id → Session*, owned */
+};
+
+typedef struct
+{
+  FerryWhep *whep;
+  char *id;
+  char *name;
+  FerryViewer *viewer;          /* owned */
+  SoupServerMessage *pending;   /* owned while the POST waits for the answer */
+} Session;
+
+static void
+session_unpause (Session *s)
+{
+  if (s->pending == NULL)
+    return;
+  g_signal_handlers_disconnect_by_data (s->pending, s);
+  soup_server_message_unpause (s->pending);
+  g_clear_object (&s->pending);
+}
+
+static void
+session_free (gpointer data)
+{
+  Session *s = data;
+
+  if (s->pending) {
+    ferry_rest_reply_error_literal (s->pending, FERRY_ERROR_INTERNAL,
+        "the viewer ended before it could answer");
+    session_unpause (s);
+  }
+  g_clear_object (&s->viewer);
+  g_free (s->id);
+  g_free (s->name);
+  g_free (s);
+}
+
+/* FerryViewerEvents (main context). */
+static void
+viewer_answer (gpointer user_data, FerryViewer *viewer, const char *sdp)
+{
+  Session *s = user_data;
+  SoupMessageHeaders *h;
+  g_autofree char *escaped = NULL, *location = NULL, *etag = NULL;
+  g_autoptr (GPtrArray) links = NULL;
+
+  if (s->pending == NULL)
+    return;
+  h = soup_server_message_get_response_headers (s->pending);
+  escaped = g_uri_escape_string (s->name, NULL, FALSE);
+  location = g_strconcat (WHEP_PREFIX, escaped, "/", s->id, NULL);
+  etag = g_strdup_printf ("\"%s\"", s->id);
+  soup_message_headers_replace (h, "Location", location);
+  soup_message_headers_replace (h, "ETag", etag);
+  soup_message_headers_replace (h, "Accept-Patch",
+      "application/trickle-ice-sdpfrag");
+  links = ferry_ice_link_headers (ferry_app_get_config (s->whep->app));
+  for (guint i = 0; i < links->len; i++)
+    soup_message_headers_append (h, "Link", g_ptr_array_index (links, i));
+  soup_server_message_set_status (s->pending, 201, NULL);
+  soup_server_message_set_response (s->pending, "application/sdp",
+      SOUP_MEMORY_COPY, sdp, strlen (sdp));
+  GST_INFO ("session %s: answered (%s)", s->id, location);
+  session_unpause (s);
+}
+
+/* Before the answer, a status can only be a failure: it becomes the POST's reply. */
+static void
+viewer_status (gpointer user_data, FerryViewer *viewer, const char *status,
+    const char *info)
+{
+  Session *s = user_data;
+  FerryErrorCode code = FERRY_ERROR_INTERNAL;
+
+  if (s->pending == NULL || g_str_equal (status, "PLAYING"))
+    return;
+  if (g_strcmp0 (info, "Stream not found") == 0)
+    code = FERRY_ERROR_NOT_FOUND;
+  else if (g_strcmp0 (info, "No common codecs") == 0)
+    code = FERRY_ERROR_INVALID_PARAMETER;
+  ferry_rest_reply_error_literal (s->pending, code, info ? info : status);
+  session_unpause (s);
+}
+
+static void
+viewer_closed (gpointer user_data, FerryViewer *viewer)
+{
+  Session *s = user_data;
+  GST_INFO ("session %s: closed", s->id);
+  g_hash_table_remove (s->whep->sessions, s->id);
+}
+
+static const FerryViewerEvents whep_events = {
+  .answer = viewer_answer,
+  .status = viewer_status,
+  .closed = viewer_closed,
+};
+
+/* The client left before the answer: end the viewer. */
+static void
+post_finished_cb (SoupServerMessage *msg, gpointer user_data)
+{
+  Session *s = user_data;
+
+  g_signal_handlers_disconnect_by_data (msg, s);
+  g_clear_object (&s->pending);
+  ferry_viewer_close (s->viewer, NULL, NULL);
+}
+
+static gboolean
+has_content_type (SoupServerMessage *msg, const char *type)
+{
+  const char *ct = soup_message_headers_get_content_type
+      (soup_server_message_get_request_headers (msg), NULL);
+  return ct && g_ascii_strcasecmp (ct, type) == 0;
+}
+
+static void
+handle_post (FerryWhep *self, SoupServerMessage *msg, const char *name)
+{
+  SoupMessageBody *body = soup_server_message_get_request_body (msg);
+  g_autoptr (FerryStream) stream = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *offer = NULL;
+  FerryViewer *viewer;
+  Session *s;
+
+  if (!has_content_type (msg, "application/sdp")) {
+    ferry_rest_reply_error_literal (msg, FERRY_ERROR_UNSUPPORTED_MEDIA_TYPE,
+        "the offer must be sent as application/sdp");
+    return;
+  }
+  stream = ferry_registry_lookup_name (ferry_app_get_registry (self->app),
+      name);
+  if (stream == NULL || !ferry_stream_is_active (stream)) {
+    ferry_rest_reply_error_literal (msg, FERRY_ERROR_NOT_FOUND,
+        "Stream not found");
+    return;
+  }
+  offer = g_strndup (body->data, body->length);
+  s = g_new0 (Session, 1);
+  s->whep = self;
+  s->id = g_uuid_string_random ();
+  s->name = g_strdup (name);
+  viewer = ferry_viewer_new (self->app, s->id, offer, &whep_events, s, &error);
+  if (viewer == NULL) {
+    ferry_rest_reply_error_literal (msg, FERRY_ERROR_INVALID_PARAMETER,
+        error->message);
+    g_free (s->id);
+    g_free (s->name);
+    g_free (s);
+    return;
+  }
+  s->viewer = viewer;
+  s->pending = g_object_ref (msg);
+  g_signal_connect (msg, "finished", G_CALLBACK (post_finished_cb), s);
+  soup_server_message_pause (msg);
+  g_hash_table_insert (self->sessions, g_strdup (s->id), s);
+  GST_INFO ("session %s: viewer of %s", s->id, name);
+  ferry_stream_add_viewer (stream, viewer);
+}
+
+/* RFC 8840 fragment: candidates under the m-section whose a=mid they follow. */
+static void
+handle_patch (FerryWhep *self, SoupServerMessage *msg, Session *s)
+{
+  SoupMessageBody *body = soup_server_message_get_request_body (msg);
+  g_autofree char *text = NULL;
+  g_auto (GStrv) lines = NULL;
+  g_autofree char *mid = NULL;
+  guint added = 0;
+
+  if (!has_content_type (msg, "application/trickle-ice-sdpfrag")) {
+    ferry_rest_reply_error_literal (msg, FERRY_ERROR_UNSUPPORTED_MEDIA_TYPE,
+        "use application/trickle-ice-sdpfrag");
+    return;
+  }
+  text = g_strndup (body->data, body->length);
+  lines = g_strsplit_set (text, "\r\n", -1);
+  for (char **l = lines; *l; l++) {
+    if (g_str_has_prefix (*l, "a=mid:")) {
+      g_free (mid);
+      mid = g_strdup (*l + 6);
+    } else if (g_str_has_prefix (*l, "a=candidate:")) {
+      if (!ferry_viewer_add_remote_candidate (s->viewer, mid, *l + 2)) {
+        ferry_rest_reply_error_literal (msg, FERRY_ERROR_CONFLICT,
+            "the session is not ready for candidates");
+        return;
+      }
+      added++;
+    }
+  }
+  GST_DEBUG ("session %s: %u remote candidates", s->id, added);
+  soup_server_message_set_status (msg, 204, NULL);
+}
+
+/* Main context (libsoup). */
+static void
+whep_cb (SoupServer *server, SoupServerMessage *msg, const char *path,
+    GHashTable *query, gpointer user_data)
+{
+  FerryWhep *self = user_data;
+  const char *method = soup_server_message_get_method (msg);
+  g_auto (GStrv) parts = NULL;
+  g_autofree char *name = NULL;
+  Session *s = NULL;
+
+  ferry_rest_add_cors (msg, ferry_app_get_config (self->app));
+  /* /whep/{name} or /whep/{name}/{session}; libsoup has already decoded %xx except %2F,
+   * so a name that is a uri arrives as one segment when the client encoded it. */
+  parts = g_strsplit (path + strlen (WHEP_PREFIX), "/", 3);
+  if (parts[0] == NULL || *parts[0] == '\0' || (parts[1] && parts[2])) {
+    ferry_rest_reply_error_literal (msg, FERRY_ERROR_NOT_FOUND,
+        "use /whep/{stream name}");
+    return;
+  }
+  name = g_uri_unescape_string (parts[0], NULL);
+  if (name == NULL) {
+    ferry_rest_reply_error_literal (msg, FERRY_ERROR_NOT_FOUND,
+        "bad stream name");
+    return;
+  }
+  if (parts[1]) {
+    s = g_hash_table_lookup (self->sessions, parts[1]);
+    if (s && !g_str_equal (s->name, name))
+      s = NULL;
+  }
+
+  if (g_str_equal (method, "OPTIONS")) {
+    SoupMessageHeaders *h = soup_server_message_get_response_headers (msg);
+    if (parts[1] == NULL)
+      soup_message_headers_replace (h, "Accept-Post", "application/sdp");
+    else
+      soup_message_headers_replace (h, "Accept-Patch",
+          "application/trickle-ice-sdpfrag");
+    soup_server_message_set_status (msg, 204, NULL);
+  } else if (parts[1] == NULL && g_str_equal (method, "POST")) {
+    handle_post (self, msg, name);
+  } else if (parts[1] != NULL && s == NULL) {
+    ferry_rest_reply_error_literal (msg, FERRY_ERROR_NOT_FOUND,
+        "no such WHEP session");
+  } else if (parts[1] != NULL && g_str_equal (method, "DELETE")) {
+    ferry_viewer_close (s->viewer, "STOPPED", "Stopped by WHEP DELETE");
+    soup_server_message_set_status (msg, 200, NULL);
+  } else if (parts[1] != NULL && g_str_equal (method, "PATCH")) {
+    handle_patch (self, msg, s);
+  } else {
+    ferry_rest_reply_error_literal (msg, FERRY_ERROR_METHOD_NOT_ALLOWED,
+        parts[1] ? "use PATCH or DELETE on a session" : "use POST");
+  }
+}
+
+/* Main context, after the headers: refuse oversized offers before reading them. */
+static void
+whep_early_cb (SoupServer *server, SoupServerMessage *msg, const char *path,
+    GHashTable *query, gpointer user_data)
+{
+  FerryWhep *self = user_data;
+  goffset announced =
+      soup_message_headers_get_content_length
+      (soup_server_message_get_request_headers (msg));
+
+  if (announced > (goffset) ferry_app_get_config (self->app)->max_body_bytes) {
+    ferry_rest_add_cors (msg, ferry_app_get_config (self->app));
+    ferry_rest_reply_error_literal (msg, FERRY_ERROR_BODY_TOO_LARGE,
+        "the request body is too large");
+  }
+}
+
+FerryWhep *
+ferry_whep_new (FerryApp *app, SoupServer *server)
+{
+  FerryWhep *self = g_new0 (FerryWhep, 1);
+
+  init_debug ();
+  self->app = app;
+  self->server = g_object_ref (server);
+  self->sessions = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+      session_free);
+  soup_server_add_early_handler (server, "/whep", whep_early_cb, self, NULL);
+  soup_server_add_handler (server, "/whep", whep_cb, self, NULL);
+  return self;
+}
+
+void
+ferry_whep_free (FerryWhep *self)
+{
+  GList *sessions;
+
+  if (self == NULL)
+    return;
+  soup_server_remove_handler (self->server, "/whep");
+  /* Closing a viewer removes its session from the table: iterate over a copy. */
+  sessions = g_hash_table_get_values (self->sessions);
+  for (GList *l = sessions; l; l = l->next) {
+    Session *s = l->data;
+    g_autoptr (FerryViewer) v = g_object_ref (s->viewer);
+    ferry_viewer_close (v, NULL, NULL);
+  }
+  g_list_free (sessions);
+  g_hash_table_unref (self->sessions);
+  g_object_unref (self->server);
+  g_free (self);
+}

@@ -33,7 +33,8 @@ test_load (void)
 {
   g_autofree char *path = write_tmp ("[server]\nrest-port = 9081\n"
       "listen = 0.0.0.0\n[webrtc]\nice-addresses = 127.0.0.1;10.0.0.1\n"
-      "ice-timeout = 7\n");
+      "ice-timeout = 7\nice-tcp = true\nport-min = 40000\nport-max = 40009\n"
+      "public-addresses = 203.0.113.7\nstun-server =\n");
   g_autoptr (FerryConfig) c = ferry_config_new_default ();
   g_autoptr (GError) error = NULL;
 
@@ -45,6 +46,11 @@ test_load (void)
   g_assert_cmpuint (g_strv_length (c->ice_addresses), ==, 2);
   g_assert_cmpstr (c->ice_addresses[1], ==, "10.0.0.1");
   g_assert_cmpuint (c->ice_timeout_s, ==, 7);
+  g_assert_true (c->ice_tcp);
+  g_assert_cmpuint (c->port_min, ==, 40000);
+  g_assert_cmpuint (c->port_max, ==, 40009);
+  g_assert_cmpstr (c->public_addresses[0], ==, "203.0.113.7");
+  g_assert_null (c->stun_server);     /* empty = none */
   g_unlink (path);
 }
 
@@ -69,6 +75,9 @@ test_errors (void)
     "[nope]\nx = 1\n",          /* unknown group */
     "[server]\nrest-port = 70000\n",    /* out of range */
     "[server]\nrest-port = eighty\n",   /* not a number */
+    "[webrtc]\nice-tcp = maybe\n",      /* not a boolean */
+    "[webrtc]\nport-min = 40000\n",     /* a range needs both ends */
+    "[webrtc]\nport-min = 40010\nport-max = 40000\n",
     "not a key file",
   };
   for (guint i = 0; i < G_N_ELEMENTS (bad); i++) {

@@ -134,6 +134,36 @@ test_add_msid (void)
   gst_sdp_message_free (msg);
 }
 
+/* NAT 1:1: each host candidate is also advertised at the public address, same port. */
+static void
+test_public_candidates (void)
+{
+  const char *answer = "v=0\r\no=- 1 2 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n"
+      "m=audio 9 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\n"
+      "a=candidate:1 1 UDP 2015363327 10.0.0.5 40100 typ host\r\n"
+      "a=candidate:2 1 TCP 1015023359 10.0.0.5 9 typ host tcptype active\r\n"
+      "a=candidate:3 1 UDP 1679819007 198.51.100.1 5000 typ srflx raddr 10.0.0.5 rport 40100\r\n"
+      "m=video 0 UDP/TLS/RTP/SAVPF 102\r\nc=IN IP4 0.0.0.0\r\n";
+  char *pub[] = { (char *) "203.0.113.7", (char *) "203.0.113.8", NULL };
+  GstSDPMessage *msg = NULL;
+  g_autofree char *text = NULL;
+
+  g_assert_cmpint (gst_sdp_message_new_from_text (answer, &msg), ==, GST_SDP_OK);
+  ferry_sdp_add_public_candidates (msg, NULL);
+  ferry_sdp_add_public_candidates (msg, pub);
+  text = gst_sdp_message_as_text (msg);
+  g_assert_nonnull (strstr (text,
+          "a=candidate:190 1 UDP 2015363326 203.0.113.7 40100 typ host\r\n"));
+  g_assert_nonnull (strstr (text,
+          "a=candidate:191 1 UDP 2015363325 203.0.113.8 40100 typ host\r\n"));
+  g_assert_nonnull (strstr (text,
+          "a=candidate:290 1 TCP 1015023358 203.0.113.7 9 typ host tcptype active\r\n"));
+  /* Only host candidates are mapped; a srflx one already is public. */
+  g_assert_null (strstr (text, "198.51.100.1 5000 typ srflx raddr 203"));
+  g_assert_null (strstr (text, "a=candidate:390"));
+  gst_sdp_message_free (msg);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -145,5 +175,6 @@ main (int argc, char **argv)
   g_test_add_func ("/sdp/audio-only-offer", test_audio_only_offer);
   g_test_add_func ("/sdp/not-sdp", test_not_sdp);
   g_test_add_func ("/sdp/add-msid", test_add_msid);
+  g_test_add_func ("/sdp/public-candidates", test_public_candidates);
   return g_test_run ();
 }

@@ -4,7 +4,7 @@
  * It speaks the Flashphoner WCS WebSocket protocol the same way the official
  * WebSDK does for playback, so it exercises exactly what SDK users get:
  *
- *   GET /config.json               -> {"wsPort": N}
+ *   GET /config.json               -> {"wsPort": N, "iceServers": [...]}
  *   ws://<this host>:N/            open, then send "connection"
  *   <- getUserData                 session established
  *   -> playStream {mediaSessionId, name, sdp: <our offer, no candidates>}
@@ -71,6 +71,8 @@
 
   /* ---- session: one WebSocket, opened on first Play and kept open ---- */
 
+  var iceServers = [];
+
   function connect() {
     if (session) return session;
     session = fetch('/config.json', { cache: 'no-store' })
@@ -79,6 +81,7 @@
         return res.json();
       })
       .then(function (cfg) {
+        iceServers = cfg.iceServers || [];  // Ferry's configured STUN/TURN servers
         var scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
         var url = scheme + '//' + location.hostname + ':' + cfg.wsPort + '/';
         return openSocket(url);
@@ -170,7 +173,7 @@
   }
 
   function startStream(name) {
-    var pc = new RTCPeerConnection({ iceServers: [], bundlePolicy: 'max-compat' });
+    var pc = new RTCPeerConnection({ iceServers: iceServers, bundlePolicy: 'max-compat' });
     var s = { id: newId(), name: name, pc: pc, media: new MediaStream() };
     current = s;
     player.pc = pc;

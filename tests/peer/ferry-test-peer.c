@@ -1,9 +1,10 @@
 /* ferry-test-peer: a receive-only WebRTC viewer that speaks the Flashphoner
- * WCS WebSocket protocol the way the official WebSDK does for play.
+ * WCS WebSocket protocol the way the official WebSDK does for play, or WHEP
+ * (--whep; the HTTP side lives in peer-whep-session.c).
  *
  * Owns: the command line, the SoupSession / SoupWebsocketConnection, the
  * JSON protocol and the run's timers. One PeerStream per --name does the
- * WebRTC side (peer-stream.c).
+ * WebRTC side (peer-stream.c); one PeerWhepSession per --whep URL wraps one.
  *
  * Threads: everything here runs on the main context (the thread-default
  * context of main()); libsoup delivers there and webrtcbin results hop there
@@ -13,6 +14,9 @@
  * stream → answers, statuses, pings → (--stop-after) stopStream → deadline,
  * socket closed, or every stream ended → close the socket, tear down, print
  * one JSON line on stdout. stderr is for logs only.
+ *
+ * WHEP lifecycle: every session POSTs at once → deadline or every session
+ * ended → stop the sessions, cancel and drain their requests, print.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +27,7 @@
 
 #include "peer-stream.h"
 #include "peer-wcs.h"
+#include "peer-whep-session.h"
 
 GST_DEBUG_CATEGORY_STATIC (peer_debug);
 #define GST_CAT_DEFAULT peer_debug
@@ -32,6 +37,10 @@ GST_DEBUG_CATEGORY_STATIC (peer_debug);
 /* time left for a duplicate or late status after the last stream ended */
 #define END_GRACE_MS 1000
 #define CLOSE_WAIT_MS 2000
+/* per libsoup I/O step; the run's deadline cancels anything slower anyway */
+#define HTTP_TIMEOUT_S 5
+/* how long cancelled WHEP requests get to report back at the end */
+#define DRAIN_WAIT_MS 2000
 
 typedef struct
 {
@@ -47,6 +56,9 @@ typedef struct
   gchar *bundle_policy;
   gboolean full_duration;
   gboolean verbose;
+  gchar **wheps;
+  gboolean trickle;
+  gdouble delete_after;
 
   GMainContext *ctx;
   GMainLoop *loop;
@@ -54,13 +66,15 @@ typedef struct
   SoupSession *session;
   SoupWebsocketConnection *conn;
   GPtrArray *streams;           /* PeerStream, in --name order */
+  GPtrArray *whep_sessions;     /* PeerWhepSession, in --whep order */
   GHashTable *stop_timers;      /* mediaSessionId → GSource (owned ref) */
   GSource *deadline;
   GSource *end_grace;
   gint64 start_us;
 
   gboolean established;
-  gboolean closing;             /* we started the close */
+  /* WCS: we started the close; WHEP: the run is over */
+  gboolean closing;
   gint close_code;              /* -1: the socket did not close by itself */
   gchar *error;                 /* connect failure */
 } Peer;
@@ -445,6 +459,141 @@ print_report (Peer * peer)
   fflush (stdout);
 }
 
+/* PeerWhepConfig trace. main context */
+static void
+whep_trace (const gchar * dir, const gchar * text, gpointer data)
+{
+  trace (data, dir, text);
+}
+
+/* PeerWhepConfig ended. main context */
+static void
+on_whep_ended (PeerWhepSession * session, gpointer data)
+{
+  Peer *peer = data;
+  guint i;
+
+  /* closing: a request that completes while draining ends its session */
+  if (peer->full_duration || peer->end_grace != NULL || peer->closing)
+    return;
+  for (i = 0; i < peer->whep_sessions->len; i++)
+    if (!peer_whep_session_is_ended (peer->whep_sessions->pdata[i]))
+      return;
+  GST_INFO ("every WHEP session ended");
+  /* a source, not a direct quit: this may run before the loop does, from
+   * peer_whep_session_start, and a quit before g_main_loop_run is lost */
+  peer->end_grace = attach_timeout (peer, 0, quit_loop, peer, NULL);
+}
+
+static void
+print_whep_report (Peer * peer)
+{
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+  g_autoptr (JsonGenerator) gen = json_generator_new ();
+  g_autoptr (JsonNode) root = NULL;
+  g_autofree gchar *text = NULL;
+  guint i;
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "protocol");
+  json_builder_add_string_value (b, "whep");
+  json_builder_set_member_name (b, "streams");
+  json_builder_begin_array (b);
+  for (i = 0; i < peer->whep_sessions->len; i++)
+    json_builder_add_value (b,
+        peer_whep_session_to_json (peer->whep_sessions->pdata[i]));
+  json_builder_end_array (b);
+  json_builder_end_object (b);
+
+  root = json_builder_get_root (b);
+  json_generator_set_root (gen, root);
+  text = json_generator_to_data (gen, NULL);
+  fprintf (stdout, "%s\n", text);
+  fflush (stdout);
+}
+
+static guint
+whep_pending (Peer * peer)
+{
+  guint i, n = 0;
+
+  for (i = 0; i < peer->whep_sessions->len; i++)
+    n += peer_whep_session_pending (peer->whep_sessions->pdata[i]);
+  return n;
+}
+
+/* The WHEP mode: one session per --whep URL, all started at once. Always
+ * returns EXIT_SUCCESS: per-stream failures are in the report. */
+static gint
+run_whep (Peer * peer)
+{
+  PeerWhepConfig config = { 0, };
+  gboolean timed_out = FALSE;
+  GSource *timer;
+  guint i;
+
+  peer->start_us = g_get_monotonic_time ();
+  peer->ctx = g_main_context_ref_thread_default ();
+  peer->loop = g_main_loop_new (peer->ctx, FALSE);
+  peer->cancel = g_cancellable_new ();
+  peer->whep_sessions = g_ptr_array_new_with_free_func (
+      (GDestroyNotify) peer_whep_session_unref);
+  for (i = 0; peer->wheps[i] != NULL; i++)
+    /* parse_options checked every URL */
+    g_ptr_array_add (peer->whep_sessions,
+        peer_whep_session_new (peer->wheps[i], NULL));
+
+  peer->session = soup_session_new_with_options ("timeout", HTTP_TIMEOUT_S,
+      "user-agent", "ferry-test-peer", NULL);
+  /* as in the WCS mode: direct connections, and no libproxy under ASan */
+  soup_session_set_proxy_resolver (peer->session, NULL);
+
+  config.ctx = peer->ctx;
+  config.session = peer->session;
+  config.cancel = peer->cancel;
+  config.ice_address = peer->ice_address;
+  config.audio = !peer->no_audio;
+  config.video = !peer->no_video;
+  config.bundle_policy = peer->bundle_policy;
+  config.trickle = peer->trickle;
+  config.delete_after = peer->delete_after;
+  config.ended = on_whep_ended;
+  config.trace = whep_trace;
+  config.user_data = peer;
+  for (i = 0; i < peer->whep_sessions->len; i++)
+    peer_whep_session_start (peer->whep_sessions->pdata[i], &config);
+  peer->deadline = attach_timeout (peer, (guint) (peer->seconds * 1000),
+      quit_loop, peer, NULL);
+
+  g_main_loop_run (peer->loop);
+
+  peer->closing = TRUE;
+  g_source_destroy (peer->deadline);
+  g_clear_pointer (&peer->deadline, g_source_unref);
+  if (peer->end_grace != NULL) {
+    g_source_destroy (peer->end_grace);
+    g_clear_pointer (&peer->end_grace, g_source_unref);
+  }
+  trace (peer, "-", "tearing down");
+  for (i = 0; i < peer->whep_sessions->len; i++)
+    peer_whep_session_stop (peer->whep_sessions->pdata[i]);
+  /* cancelled requests still call back (and drop their references) on this
+   * context; give them a bounded time */
+  g_cancellable_cancel (peer->cancel);
+  timer = attach_timeout (peer, DRAIN_WAIT_MS, set_flag, &timed_out, NULL);
+  while (!timed_out && whep_pending (peer) > 0)
+    g_main_context_iteration (peer->ctx, TRUE);
+  g_source_destroy (timer);
+  g_source_unref (timer);
+  if (whep_pending (peer) > 0)
+    GST_WARNING ("%u WHEP requests did not call back", whep_pending (peer));
+  trace (peer, "-", "done");
+  while (g_main_context_iteration (peer->ctx, FALSE));
+
+  print_whep_report (peer);
+  return EXIT_SUCCESS;
+}
+
 /* Sanitizer hooks, only consulted in -fsanitize=address builds.
  *
  * GLib's quark table drops its first block on purpose when it grows
@@ -502,20 +651,54 @@ parse_options (Peer * peer, int *argc, char ***argv)
           "(the browser SDK's), balanced, none", "POLICY"},
     {"full-duration", 0, 0, G_OPTION_ARG_NONE, &peer->full_duration,
         "Run all --seconds even when every stream has ended", NULL},
+    {"whep", 0, 0, G_OPTION_ARG_STRING_ARRAY, &peer->wheps,
+        "Play over WHEP from this endpoint URL instead of WCS, e.g. "
+          "http://127.0.0.1:8081/whep/cam1 (repeat for more streams)", "URL"},
+    {"trickle", 0, 0, G_OPTION_ARG_NONE, &peer->trickle,
+        "WHEP: PATCH the gathered local candidates once", NULL},
+    {"delete-after", 0, 0, G_OPTION_ARG_DOUBLE, &peer->delete_after,
+        "WHEP: DELETE the session S seconds after ICE connected", "S"},
     {"verbose", 'v', 0, G_OPTION_ARG_NONE, &peer->verbose,
-        "Trace WebSocket traffic on stderr", NULL},
+        "Trace WebSocket / HTTP traffic on stderr", NULL},
     {NULL}
   };
 
-  octx = g_option_context_new ("- receive-only WCS WebSocket test viewer");
+  octx = g_option_context_new ("- receive-only WCS WebSocket / WHEP test "
+      "viewer");
   g_option_context_add_main_entries (octx, entries, NULL);
   g_option_context_add_group (octx, gst_init_get_option_group ());
   if (!g_option_context_parse (octx, argc, argv, &error)) {
     g_printerr ("%s\n", error->message);
     return FALSE;
   }
-  if (peer->url == NULL || peer->names == NULL || peer->names[0] == NULL) {
-    g_printerr ("--url and at least one --name are required\n");
+  if (peer->wheps != NULL) {
+    gint i;
+
+    if (peer->url != NULL || peer->names != NULL || peer->origin != NULL ||
+        peer->stop_after >= 0) {
+      g_printerr ("--whep excludes --url, --name, --origin and "
+          "--stop-after\n");
+      return FALSE;
+    }
+    for (i = 0; peer->wheps[i] != NULL; i++) {
+      g_autoptr (PeerWhepSession) s = peer_whep_session_new (peer->wheps[i],
+          &error);
+
+      if (s == NULL) {
+        g_printerr ("--whep: %s\n", error->message);
+        return FALSE;
+      }
+    }
+    if (peer->delete_after > 24 * 3600) {
+      g_printerr ("--delete-after is too large\n");
+      return FALSE;
+    }
+  } else if (peer->trickle || peer->delete_after >= 0) {
+    g_printerr ("--trickle and --delete-after need --whep\n");
+    return FALSE;
+  } else if (peer->url == NULL || peer->names == NULL ||
+      peer->names[0] == NULL) {
+    g_printerr ("--url and at least one --name (or --whep) are required\n");
     return FALSE;
   }
   if (!(peer->seconds > 0) || peer->seconds > 24 * 3600) {
@@ -543,6 +726,7 @@ static void
 peer_clear (Peer * peer)
 {
   g_clear_pointer (&peer->streams, g_ptr_array_unref);
+  g_clear_pointer (&peer->whep_sessions, g_ptr_array_unref);
   g_clear_pointer (&peer->stop_timers, g_hash_table_unref);
   g_clear_object (&peer->conn);
   g_clear_object (&peer->session);
@@ -551,6 +735,7 @@ peer_clear (Peer * peer)
   g_clear_pointer (&peer->ctx, g_main_context_unref);
   g_free (peer->url);
   g_strfreev (peer->names);
+  g_strfreev (peer->wheps);
   g_free (peer->ice_address);
   g_free (peer->origin);
   g_free (peer->bundle_policy);
@@ -560,7 +745,9 @@ peer_clear (Peer * peer)
 int
 main (int argc, char **argv)
 {
-  Peer peer = {.seconds = 8,.stop_after = -1,.close_code = -1 };
+  Peer peer = {.seconds = 8,.stop_after = -1,.close_code = -1,
+    .delete_after = -1
+  };
   g_autoptr (SoupMessage) msg = NULL;
   gint i, ret;
 
@@ -569,6 +756,12 @@ main (int argc, char **argv)
     return EXIT_USAGE;
   }
   GST_DEBUG_CATEGORY_INIT (peer_debug, "ferry-test-peer", 0, "Ferry test peer");
+  if (peer.wheps != NULL) {
+    ret = run_whep (&peer);
+    peer_clear (&peer);
+    gst_deinit ();
+    return ret;
+  }
   msg = soup_message_new (SOUP_METHOD_GET, peer.url);
   if (msg == NULL) {
     g_printerr ("invalid --url %s\n", peer.url);

@@ -300,6 +300,16 @@ peer_media_link_pad (PeerMedia * self, GstBin * bin, GstPad * pad)
 }
 
 void
+peer_media_get_counts (PeerMedia * self, guint64 * video_frames,
+    guint64 * audio_samples)
+{
+  g_mutex_lock (&self->lock);
+  *video_frames = self->video_frames;
+  *audio_samples = self->audio_samples;
+  g_mutex_unlock (&self->lock);
+}
+
+void
 peer_media_add_to_json (PeerMedia * self, JsonBuilder * b)
 {
   guint i;

@@ -26,6 +26,10 @@ void peer_media_add_error (PeerMedia * media, const gchar * what);
 /* streaming thread that announced @pad (webrtcbin's pad-added) */
 void peer_media_link_pad (PeerMedia * media, GstBin * bin, GstPad * pad);
 
+/* the counters so far; any thread */
+void peer_media_get_counts (PeerMedia * media, guint64 * video_frames,
+    guint64 * audio_samples);
+
 /* adds videoFrames, audioSamples, videoWidth, videoHeight and errors to the
  * object being built in @b; any thread */
 void peer_media_add_to_json (PeerMedia * media, JsonBuilder * b);

@@ -7,9 +7,11 @@
  * Threads:
  *  - main context: everything public in peer-stream.h, state changes, the
  *    bus watch and the JSON snapshot;
- *  - webrtcbin's pc thread: on-negotiation-needed, the promise change-funcs
- *    and the state notifications. They copy what they need and hop to the
- *    main context with an idle GSource (never inline, never waiting);
+ *  - webrtcbin's pc thread: on-negotiation-needed, on-ice-candidate, the
+ *    promise change-funcs and the state notifications. They copy what they
+ *    need and hop to the main context with an idle GSource (never inline,
+ *    never waiting). Idle sources of one priority run in the order they
+ *    were attached, so hops from the pc thread keep their order;
  *  - streaming threads: pad-added, handed to peer_media_link_pad.
  *
  * Lifecycle: new → start (PLAYING, offer hops back through offer_ready) →
@@ -41,12 +43,15 @@ struct _PeerStream
   /* main context only */
   GMainContext *ctx;
   PeerStreamOfferFunc offer_ready;
+  PeerStreamCandidateFunc candidate;
+  PeerStreamStateFunc state_changed;
   gpointer user_data;
   GstElement *pipeline;
   GstElement *webrtc;
   GSource *bus_source;
   GPtrArray *statuses;          /* JsonNode objects, in arrival order */
   gchar *answer_sdp;
+  gchar *local_sdp;             /* the offer, once set as local description */
   gboolean got_answer;
   gboolean offer_sent;
   gboolean stop_sent;
@@ -55,6 +60,7 @@ struct _PeerStream
   /* atomics, written from webrtcbin's threads */
   gint closed;                  /* teardown started: drop late hops */
   gint offer_requested;
+  gint gathering_done;          /* the NULL candidate hop was queued */
   gint ice_connected;           /* ever reached connected/completed */
   gint ice_state;
   gint pc_state;
@@ -66,8 +72,9 @@ struct _PeerStream
 typedef struct
 {
   PeerStream *stream;
-  gchar *sdp;
+  gchar *sdp;                   /* or the candidate */
   gchar *error;
+  guint mline;
 } Hop;
 
 typedef struct
@@ -101,6 +108,7 @@ peer_stream_free (gpointer data)
   g_clear_pointer (&self->statuses, g_ptr_array_unref);
   g_clear_pointer (&self->media, peer_media_unref);
   g_free (self->answer_sdp);
+  g_free (self->local_sdp);
 }
 
 PeerStream *
@@ -162,7 +170,8 @@ hop_free (gpointer data)
 /* Always an idle source, never inline: the pc thread must not run main
  * context code, and nothing here may wait for the main context. */
 static void
-hop_to_main (PeerStream * self, GSourceFunc func, gchar * sdp, gchar * error)
+hop_to_main_full (PeerStream * self, GSourceFunc func, gchar * sdp,
+    gchar * error, guint mline)
 {
   Hop *hop = g_new0 (Hop, 1);
   GSource *source = g_idle_source_new ();
@@ -170,9 +179,16 @@ hop_to_main (PeerStream * self, GSourceFunc func, gchar * sdp, gchar * error)
   hop->stream = peer_stream_ref (self);
   hop->sdp = sdp;
   hop->error = error;
+  hop->mline = mline;
   g_source_set_callback (source, func, hop, hop_free);
   g_source_attach (source, self->ctx);
   g_source_unref (source);
+}
+
+static void
+hop_to_main (PeerStream * self, GSourceFunc func, gchar * sdp, gchar * error)
+{
+  hop_to_main_full (self, func, sdp, error, 0);
 }
 
 /* main context */
@@ -189,6 +205,8 @@ offer_ready_on_main (gpointer data)
     return G_SOURCE_REMOVE;
   }
   self->offer_sent = TRUE;
+  g_free (self->local_sdp);
+  self->local_sdp = g_strdup (hop->sdp);
   self->offer_ready (self, hop->sdp, self->user_data);
   return G_SOURCE_REMOVE;
 }
@@ -291,6 +309,57 @@ on_negotiation_needed (GstElement * webrtc, PeerStream * self)
   gst_promise_unref (promise);
 }
 
+/* main context */
+static gboolean
+candidate_on_main (gpointer data)
+{
+  Hop *hop = data;
+  PeerStream *self = hop->stream;
+
+  if (!g_atomic_int_get (&self->closed) && self->candidate != NULL)
+    self->candidate (self, hop->mline, hop->sdp, self->user_data);
+  return G_SOURCE_REMOVE;
+}
+
+/* Only connected when the owner asked for candidates.
+ * pc thread */
+static void
+on_ice_candidate (GstElement * webrtc, guint mline, const gchar * candidate,
+    PeerStream * self)
+{
+  /* newer webrtcbin versions announce the end of candidates with an empty
+   * one; gathering-state COMPLETE already says that */
+  if (candidate == NULL || *candidate == '\0')
+    return;
+  hop_to_main_full (self, candidate_on_main, g_strdup (candidate), NULL, mline);
+}
+
+/* pc thread */
+static void
+on_gathering_state (GstElement * webrtc, GParamSpec * pspec, PeerStream * self)
+{
+  GstWebRTCICEGatheringState state;
+
+  g_object_get (webrtc, "ice-gathering-state", &state, NULL);
+  GST_INFO ("%s: ice-gathering-state %d", self->id, state);
+  /* queued behind the candidate hops of the same pc thread */
+  if (state == GST_WEBRTC_ICE_GATHERING_STATE_COMPLETE &&
+      g_atomic_int_compare_and_exchange (&self->gathering_done, 0, 1))
+    hop_to_main_full (self, candidate_on_main, NULL, NULL, 0);
+}
+
+/* main context */
+static gboolean
+state_on_main (gpointer data)
+{
+  Hop *hop = data;
+  PeerStream *self = hop->stream;
+
+  if (!g_atomic_int_get (&self->closed) && self->state_changed != NULL)
+    self->state_changed (self, self->user_data);
+  return G_SOURCE_REMOVE;
+}
+
 /* pc thread */
 static void
 on_ice_state (GstElement * webrtc, GParamSpec * pspec, PeerStream * self)
@@ -303,6 +372,8 @@ on_ice_state (GstElement * webrtc, GParamSpec * pspec, PeerStream * self)
   if (state == GST_WEBRTC_ICE_CONNECTION_STATE_CONNECTED ||
       state == GST_WEBRTC_ICE_CONNECTION_STATE_COMPLETED)
     g_atomic_int_set (&self->ice_connected, 1);
+  if (self->state_changed != NULL)
+    hop_to_main (self, state_on_main, NULL, NULL);
 }
 
 /* pc thread */
@@ -314,6 +385,8 @@ on_pc_state (GstElement * webrtc, GParamSpec * pspec, PeerStream * self)
   g_object_get (webrtc, "connection-state", &state, NULL);
   GST_INFO ("%s: connection-state %d", self->id, state);
   g_atomic_int_set (&self->pc_state, state);
+  if (self->state_changed != NULL)
+    hop_to_main (self, state_on_main, NULL, NULL);
 }
 
 /* streaming thread */
@@ -448,6 +521,8 @@ peer_stream_start (PeerStream * self, const PeerStreamConfig * config,
   g_return_val_if_fail (self->pipeline == NULL, FALSE);
   self->ctx = g_main_context_ref (config->ctx);
   self->offer_ready = config->offer_ready;
+  self->candidate = config->candidate;
+  self->state_changed = config->state_changed;
   self->user_data = config->user_data;
 
   pipeline = gst_object_ref_sink (gst_pipeline_new (NULL));
@@ -481,6 +556,12 @@ peer_stream_start (PeerStream * self, const PeerStreamConfig * config,
       G_CALLBACK (on_ice_state), self);
   g_signal_connect (webrtc, "notify::connection-state",
       G_CALLBACK (on_pc_state), self);
+  if (self->candidate != NULL) {
+    g_signal_connect (webrtc, "on-ice-candidate",
+        G_CALLBACK (on_ice_candidate), self);
+    g_signal_connect (webrtc, "notify::ice-gathering-state",
+        G_CALLBACK (on_gathering_state), self);
+  }
 
   bus = gst_pipeline_get_bus (GST_PIPELINE (pipeline));
   self->bus_source = gst_bus_create_watch (bus);
@@ -530,7 +611,8 @@ peer_stream_set_answer (PeerStream * self, const gchar * text)
     peer_stream_add_error (self, "unparsable SDP answer");
     return;
   }
-  /* the answer carries every server candidate inline; we never trickle */
+  /* the answer carries every server candidate inline: nothing remote is
+   * ever trickled to us */
   answer = gst_webrtc_session_description_new (GST_WEBRTC_SDP_TYPE_ANSWER, sdp);
   promise = gst_promise_new_with_change_func (on_remote_description_set,
       peer_stream_ref (self), (GDestroyNotify) peer_stream_unref);
@@ -599,6 +681,43 @@ peer_stream_teardown (PeerStream * self)
   gst_element_set_state (self->pipeline, GST_STATE_NULL);
   gst_clear_object (&self->webrtc);
   gst_clear_object (&self->pipeline);
+}
+
+const gchar *
+peer_stream_get_local_sdp (PeerStream * self)
+{
+  return self->local_sdp;
+}
+
+/* any thread */
+gboolean
+peer_stream_is_ice_connected (PeerStream * self)
+{
+  return g_atomic_int_get (&self->ice_connected);
+}
+
+/* any thread */
+gboolean
+peer_stream_is_connected (PeerStream * self)
+{
+  return g_atomic_int_get (&self->pc_state) ==
+      GST_WEBRTC_PEER_CONNECTION_STATE_CONNECTED;
+}
+
+/* any thread */
+gboolean
+peer_stream_has_failed (PeerStream * self)
+{
+  return g_atomic_int_get (&self->pc_state) ==
+      GST_WEBRTC_PEER_CONNECTION_STATE_FAILED;
+}
+
+/* any thread */
+void
+peer_stream_get_counts (PeerStream * self, guint64 * video_frames,
+    guint64 * audio_samples)
+{
+  peer_media_get_counts (self->media, video_frames, audio_samples);
 }
 
 static const gchar *

@@ -18,6 +18,16 @@ typedef struct _PeerStream PeerStream;
 typedef void (*PeerStreamOfferFunc) (PeerStream * stream, const gchar * sdp,
     gpointer user_data);
 
+/* Called on the main context for every local candidate webrtcbin gathers
+ * (@candidate is "candidate:…", borrowed), then once with NULL when
+ * gathering is complete. */
+typedef void (*PeerStreamCandidateFunc) (PeerStream * stream, guint mline,
+    const gchar * candidate, gpointer user_data);
+
+/* Called on the main context after the ICE or the peer connection state
+ * changed; read the new state with the getters below. */
+typedef void (*PeerStreamStateFunc) (PeerStream * stream, gpointer user_data);
+
 typedef struct
 {
   GMainContext *ctx;            /* where hops land; the thread running it */
@@ -26,7 +36,9 @@ typedef struct
   gboolean video;               /* add the video m-line */
   const gchar *bundle_policy;   /* webrtcbin nick; NULL = max-bundle */
   PeerStreamOfferFunc offer_ready;
-  gpointer user_data;           /* for offer_ready; must outlive the stream */
+  PeerStreamCandidateFunc candidate;    /* optional: NULL gathers silently */
+  PeerStreamStateFunc state_changed;    /* optional */
+  gpointer user_data;           /* for the callbacks; must outlive the stream */
 } PeerStreamConfig;
 
 PeerStream *peer_stream_new (const gchar * name);
@@ -47,6 +59,12 @@ void peer_stream_set_stop_sent (PeerStream * stream);
 void peer_stream_teardown (PeerStream * stream);
 
 gboolean peer_stream_is_ended (PeerStream * stream);
+const gchar *peer_stream_get_local_sdp (PeerStream * stream);
+gboolean peer_stream_is_ice_connected (PeerStream * stream);
+gboolean peer_stream_is_connected (PeerStream * stream);
+gboolean peer_stream_has_failed (PeerStream * stream);
+void peer_stream_get_counts (PeerStream * stream, guint64 * video_frames,
+    guint64 * audio_samples);
 JsonNode *peer_stream_to_json (PeerStream * stream);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (PeerStream, peer_stream_unref)

@@ -34,6 +34,7 @@ struct _FerryViewer
   FerryStream *stream;          /* owned ref while not closed */
   GstElement *bin;              /* owned ref; in the stream's pipeline while attached */
   GstElement *webrtc;           /* borrowed from bin */
+  GstElement *rtpbin;           /* owned ref: webrtcbin's, for the client's RTCP */
   GPtrArray *tee_pads;          /* GstPad*, owned */
 
   gboolean closed;
@@ -53,6 +54,7 @@ ferry_viewer_dispose (GObject *object)
   ferry_clear_source (&self->gather_timeout);
   ferry_clear_source (&self->ice_timeout);
   g_clear_object (&self->stream);
+  g_clear_object (&self->rtpbin);
   g_clear_object (&self->bin);
   g_clear_pointer (&self->tee_pads, g_ptr_array_unref);
   G_OBJECT_CLASS (ferry_viewer_parent_class)->dispose (object);
@@ -316,6 +318,29 @@ on_connection_state (gpointer data, const GstStructure *unused)
   }
 }
 
+/* Main context: the client's RTCP said BYE, or it went silent (RTP/RTCP timeout). A
+ * WHEP client that vanishes without DELETE (a crashed tab, a lost network) is freed
+ * here; over the WebSocket the socket's close does it sooner. */
+static void
+on_client_gone (gpointer data, const GstStructure *unused)
+{
+  FerryViewer *self = data;
+
+  if (self->closed)
+    return;
+  GST_INFO ("viewer %s: the client stopped sending RTCP", self->id);
+  ferry_viewer_close (self, "FAILED", "Failed by RTP activity");
+}
+
+/* rtpbin's RTCP thread: only hop. */
+static void
+remote_gone_cb (GstElement *rtpbin, guint session, guint ssrc,
+    gpointer user_data)
+{
+  FerryViewer *self = user_data;
+  ferry_webrtc_hop (ferry_app_get_context (self->app), self, on_client_gone);
+}
+
 /* webrtcbin threads: only hop. */
 static void
 notify_gathering_cb (GObject *webrtc, GParamSpec *pspec, gpointer user_data)
@@ -475,6 +500,17 @@ ferry_viewer_attach (FerryViewer *self, FerryStream *stream, GError **error)
       G_CALLBACK (notify_gathering_cb), self);
   g_signal_connect (self->webrtc, "notify::connection-state",
       G_CALLBACK (notify_connection_cb), self);
+  {
+    /* webrtcbin's internal rtpbin sees the client's RTCP. */
+    GstElement *rtpbin = gst_bin_get_by_name (GST_BIN (self->webrtc), "rtpbin");
+    if (rtpbin) {
+      g_signal_connect (rtpbin, "on-bye-ssrc", G_CALLBACK (remote_gone_cb),
+          self);
+      g_signal_connect (rtpbin, "on-timeout", G_CALLBACK (remote_gone_cb),
+          self);
+      self->rtpbin = rtpbin;
+    }
+  }
 
   gst_bin_add (GST_BIN (pipeline), self->bin);
   gst_element_sync_state_with_parent (self->bin);
@@ -563,6 +599,8 @@ ferry_viewer_close (FerryViewer *self, const char *status, const char *info)
   /* Signals keep coming during teardown: disconnect first (webrtcbin's own test). */
   if (self->webrtc)
     g_signal_handlers_disconnect_by_data (self->webrtc, self);
+  if (self->rtpbin)
+    g_signal_handlers_disconnect_by_data (self->rtpbin, self);
 
   if (status != NULL)
     self->events->status (self->events_data, self, status, info);

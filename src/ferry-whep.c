@@ -215,59 +215,65 @@ handle_patch (FerryWhep *self, SoupServerMessage *msg, Session *s)
   soup_server_message_set_status (msg, 204, NULL);
 }
 
-/* Main context (libsoup). */
+/* Main context (libsoup).
+ *
+ * libsoup decodes the whole path, %2F included, so a stream name may hold '/' here
+ * (names that are uris do). POST and OPTIONS take everything after /whep/ as the name;
+ * PATCH and DELETE take the last segment as the session id and the rest as the name. */
 static void
 whep_cb (SoupServer *server, SoupServerMessage *msg, const char *path,
     GHashTable *query, gpointer user_data)
 {
   FerryWhep *self = user_data;
   const char *method = soup_server_message_get_method (msg);
-  g_auto (GStrv) parts = NULL;
+  const char *rest = path + strlen (WHEP_PREFIX);
+  gboolean on_session = g_str_equal (method, "PATCH")
+      || g_str_equal (method, "DELETE");
   g_autofree char *name = NULL;
+  const char *sid = NULL;
   Session *s = NULL;
 
   ferry_rest_add_cors (msg, ferry_app_get_config (self->app));
-  /* /whep/{name} or /whep/{name}/{session}; libsoup has already decoded %xx except %2F,
-   * so a name that is a uri arrives as one segment when the client encoded it. */
-  parts = g_strsplit (path + strlen (WHEP_PREFIX), "/", 3);
-  if (parts[0] == NULL || *parts[0] == '\0' || (parts[1] && parts[2])) {
+  if (!g_str_has_prefix (path, WHEP_PREFIX) || *rest == '\0') {
     ferry_rest_reply_error_literal (msg, FERRY_ERROR_NOT_FOUND,
         "use /whep/{stream name}");
     return;
   }
-  name = g_uri_unescape_string (parts[0], NULL);
-  if (name == NULL) {
-    ferry_rest_reply_error_literal (msg, FERRY_ERROR_NOT_FOUND,
-        "bad stream name");
-    return;
-  }
-  if (parts[1]) {
-    s = g_hash_table_lookup (self->sessions, parts[1]);
-    if (s && !g_str_equal (s->name, name))
-      s = NULL;
+  if (on_session) {
+    const char *slash = strrchr (rest, '/');
+    if (slash == NULL || slash == rest) {
+      ferry_rest_reply_error_literal (msg, FERRY_ERROR_NOT_FOUND,
+          "no such WHEP session");
+      return;
+    }
+    name = g_strndup (rest, slash - rest);
+    sid = slash + 1;
+    s = g_hash_table_lookup (self->sessions, sid);
+    if (s == NULL || !g_str_equal (s->name, name)) {
+      ferry_rest_reply_error_literal (msg, FERRY_ERROR_NOT_FOUND,
+          "no such WHEP session");
+      return;
+    }
+  } else {
+    name = g_strdup (rest);
   }
 
   if (g_str_equal (method, "OPTIONS")) {
     SoupMessageHeaders *h = soup_server_message_get_response_headers (msg);
-    if (parts[1] == NULL)
-      soup_message_headers_replace (h, "Accept-Post", "application/sdp");
-    else
-      soup_message_headers_replace (h, "Accept-Patch",
-          "application/trickle-ice-sdpfrag");
+    soup_message_headers_replace (h, "Accept-Post", "application/sdp");
+    soup_message_headers_replace (h, "Accept-Patch",
+        "application/trickle-ice-sdpfrag");
     soup_server_message_set_status (msg, 204, NULL);
-  } else if (parts[1] == NULL && g_str_equal (method, "POST")) {
+  } else if (g_str_equal (method, "POST")) {
     handle_post (self, msg, name);
-  } else if (parts[1] != NULL && s == NULL) {
-    ferry_rest_reply_error_literal (msg, FERRY_ERROR_NOT_FOUND,
-        "no such WHEP session");
-  } else if (parts[1] != NULL && g_str_equal (method, "DELETE")) {
+  } else if (g_str_equal (method, "DELETE")) {
     ferry_viewer_close (s->viewer, "STOPPED", "Stopped by WHEP DELETE");
     soup_server_message_set_status (msg, 200, NULL);
-  } else if (parts[1] != NULL && g_str_equal (method, "PATCH")) {
+  } else if (g_str_equal (method, "PATCH")) {
     handle_patch (self, msg, s);
   } else {
     ferry_rest_reply_error_literal (msg, FERRY_ERROR_METHOD_NOT_ALLOWED,
-        parts[1] ? "use PATCH or DELETE on a session" : "use POST");
+        "use POST on /whep/{name}, PATCH or DELETE on its session");
   }
 }
 

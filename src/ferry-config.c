@@ -37,6 +37,7 @@ ferry_config_new_default (void)
   self->ice_addresses = NULL;
   self->cors_origins = g_strsplit ("*", ";", -1);
   self->ice_timeout_s = 15;
+  self->rtcp_timeout_s = 10;
   self->gather_timeout_ms = 3000;
   self->ping_interval_s = 10;
   return self;
@@ -92,6 +93,7 @@ static const KeySpec keys[] = {
   {"webrtc", "ice-addresses", KEY_STRV, G_STRUCT_OFFSET (FerryConfig,
           ice_addresses), 0, 0},
   UINT_KEY ("webrtc", "ice-timeout", ice_timeout_s, 1, 3600),
+  UINT_KEY ("webrtc", "rtcp-timeout", rtcp_timeout_s, 2, 3600),
   UINT_KEY ("webrtc", "port-min", port_min, 0, 65535),
   UINT_KEY ("webrtc", "port-max", port_max, 0, 65535),
   {"webrtc", "ice-tcp", KEY_BOOL, G_STRUCT_OFFSET (FerryConfig, ice_tcp), 0,

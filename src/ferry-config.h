@@ -36,6 +36,7 @@ typedef struct
   char *stun_server;            /* stun://host:port, or NULL */
   char **turn_servers;          /* turn(s)://user:pass@host:port, or NULL */
   guint ice_timeout_s;          /* answer sent → connected, else FAILED */
+  guint rtcp_timeout_s;         /* a connected client silent this long is gone */
   guint gather_timeout_ms;      /* upper bound on waiting for all local candidates */
   guint ping_interval_s;        /* server ping to WCS clients; 0 = never */
 } FerryConfig;

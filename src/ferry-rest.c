@@ -67,6 +67,20 @@ ferry_rest_reply_error_literal (SoupServerMessage *msg, gint code,
 }
 
 /**
+ * ferry_rest_no_content:
+ * Answers 204. libsoup 3.2 closes the connection after a 204 without saying so, and a
+ * client that reuses the socket then gets a hang-up on its next request (seen with
+ * Node's keep-alive agent after an OPTIONS): say it.
+ */
+void
+ferry_rest_no_content (SoupServerMessage *msg)
+{
+  soup_server_message_set_status (msg, 204, NULL);
+  soup_message_headers_replace (soup_server_message_get_response_headers (msg),
+      "Connection", "close");
+}
+
+/**
  * ferry_rest_add_cors:
  * CORS for pages on other origins ([server] cors-origins): "*" allows any origin,
  * otherwise the request's Origin is echoed when it is listed.
@@ -313,7 +327,7 @@ api_cb (SoupServer *server, SoupServerMessage *msg, const char *path,
 
   ferry_rest_add_cors (msg, ferry_app_get_config (app));
   if (g_str_equal (method, "OPTIONS")) {
-    soup_server_message_set_status (msg, 204, NULL);
+    ferry_rest_no_content (msg);
     return;
   }
   api_route (app, msg, path, method, req_body);

@@ -16,6 +16,7 @@ void ferry_rest_install (FerryApp *app, SoupServer *server);
 void ferry_rest_reply_error (SoupServerMessage *msg, const GError *error);
 void ferry_rest_reply_error_literal (SoupServerMessage *msg, gint code,
     const char *text);
+void ferry_rest_no_content (SoupServerMessage *msg);
 void ferry_rest_add_cors (SoupServerMessage *msg, const FerryConfig *config);
 
 G_END_DECLS

@@ -35,6 +35,9 @@ struct _FerryViewer
   GstElement *bin;              /* owned ref; in the stream's pipeline while attached */
   GstElement *webrtc;           /* borrowed from bin */
   GstElement *rtpbin;           /* owned ref: webrtcbin's, for the client's RTCP */
+  gpointer last_rtcp_us;        /* atomic: monotonic µs of the client's last RTCP;
+                                 * 0 = none yet, 1 = it said BYE */
+  GSource *liveness;
   GPtrArray *tee_pads;          /* GstPad*, owned */
 
   gboolean closed;
@@ -292,6 +295,8 @@ on_remote_set (gpointer data, const GstStructure *reply)
   emit_with_promise (self, "create-answer", NULL, on_answer_created);
 }
 
+static gboolean liveness_cb (gpointer user_data);
+
 /* Main context (a FerryWebrtcStep). */
 static void
 on_connection_state (gpointer data, const GstStructure *unused)
@@ -309,6 +314,9 @@ on_connection_state (gpointer data, const GstStructure *unused)
       && !self->playing_sent) {
     self->playing_sent = TRUE;
     ferry_clear_source (&self->ice_timeout);
+    self->liveness = g_timeout_source_new_seconds (1);
+    g_source_set_callback (self->liveness, liveness_cb, self, NULL);
+    g_source_attach (self->liveness, ferry_app_get_context (self->app));
     GST_INFO ("viewer %s: connected", self->id);
     self->events->status (self->events_data, self, "PLAYING", NULL);
   } else if (state == GST_WEBRTC_PEER_CONNECTION_STATE_FAILED) {
@@ -318,27 +326,47 @@ on_connection_state (gpointer data, const GstStructure *unused)
   }
 }
 
-/* Main context: the client's RTCP said BYE, or it went silent (RTP/RTCP timeout). A
- * WHEP client that vanishes without DELETE (a crashed tab, a lost network) is freed
- * here; over the WebSocket the socket's close does it sooner. */
+/* rtpbin's RTCP thread: the client sent RTCP (receiver reports, feedback). Only a
+ * timestamp is written; the liveness timer reads it on the main context. */
 static void
-on_client_gone (gpointer data, const GstStructure *unused)
-{
-  FerryViewer *self = data;
-
-  if (self->closed)
-    return;
-  GST_INFO ("viewer %s: the client stopped sending RTCP", self->id);
-  ferry_viewer_close (self, "FAILED", "Failed by RTP activity");
-}
-
-/* rtpbin's RTCP thread: only hop. */
-static void
-remote_gone_cb (GstElement *rtpbin, guint session, guint ssrc,
+client_rtcp_cb (GstElement *rtpbin, guint session, guint ssrc,
     gpointer user_data)
 {
   FerryViewer *self = user_data;
-  ferry_webrtc_hop (ferry_app_get_context (self->app), self, on_client_gone);
+  g_atomic_pointer_set (&self->last_rtcp_us,
+      GSIZE_TO_POINTER ((gsize) g_get_monotonic_time ()));
+}
+
+/* rtpbin's RTCP thread: the client said BYE (a closed RTCPeerConnection). */
+static void
+client_bye_cb (GstElement *rtpbin, guint session, guint ssrc,
+    gpointer user_data)
+{
+  FerryViewer *self = user_data;
+  g_atomic_pointer_set (&self->last_rtcp_us, GSIZE_TO_POINTER (1));
+}
+
+/* Main context, every second once connected: a client that stopped sending RTCP is
+ * gone (a closed tab, a crash, a lost network). WHEP has no socket to notice that; over
+ * the WebSocket the socket's close usually does it sooner. */
+static gboolean
+liveness_cb (gpointer user_data)
+{
+  FerryViewer *self = user_data;
+  guint timeout_s = ferry_app_get_config (self->app)->rtcp_timeout_s;
+  gint64 last = (gint64) GPOINTER_TO_SIZE (g_atomic_pointer_get
+      (&self->last_rtcp_us));
+
+  if (last == 0 || self->closed)
+    return G_SOURCE_CONTINUE;     /* no RTCP yet: the ICE timeout covers that */
+  if (last != 1 && g_get_monotonic_time () - last < (gint64) timeout_s *
+      G_USEC_PER_SEC)
+    return G_SOURCE_CONTINUE;
+  GST_INFO ("viewer %s: the client %s", self->id, last == 1 ? "said BYE"
+      : "stopped sending RTCP");
+  g_clear_pointer (&self->liveness, g_source_unref);
+  ferry_viewer_close (self, "FAILED", "Failed by RTP activity");
+  return G_SOURCE_REMOVE;
 }
 
 /* webrtcbin threads: only hop. */
@@ -504,9 +532,9 @@ ferry_viewer_attach (FerryViewer *self, FerryStream *stream, GError **error)
     /* webrtcbin's internal rtpbin sees the client's RTCP. */
     GstElement *rtpbin = gst_bin_get_by_name (GST_BIN (self->webrtc), "rtpbin");
     if (rtpbin) {
-      g_signal_connect (rtpbin, "on-bye-ssrc", G_CALLBACK (remote_gone_cb),
+      g_signal_connect (rtpbin, "on-ssrc-active", G_CALLBACK (client_rtcp_cb),
           self);
-      g_signal_connect (rtpbin, "on-timeout", G_CALLBACK (remote_gone_cb),
+      g_signal_connect (rtpbin, "on-bye-ssrc", G_CALLBACK (client_bye_cb),
           self);
       self->rtpbin = rtpbin;
     }
@@ -596,6 +624,7 @@ ferry_viewer_close (FerryViewer *self, const char *status, const char *info)
 
   ferry_clear_source (&self->gather_timeout);
   ferry_clear_source (&self->ice_timeout);
+  ferry_clear_source (&self->liveness);
   /* Signals keep coming during teardown: disconnect first (webrtcbin's own test). */
   if (self->webrtc)
     g_signal_handlers_disconnect_by_data (self->webrtc, self);

@@ -212,7 +212,7 @@ handle_patch (FerryWhep *self, SoupServerMessage *msg, Session *s)
     }
   }
   GST_DEBUG ("session %s: %u remote candidates", s->id, added);
-  soup_server_message_set_status (msg, 204, NULL);
+  ferry_rest_no_content (msg);
 }
 
 /* Main context (libsoup).
@@ -263,7 +263,7 @@ whep_cb (SoupServer *server, SoupServerMessage *msg, const char *path,
     soup_message_headers_replace (h, "Accept-Post", "application/sdp");
     soup_message_headers_replace (h, "Accept-Patch",
         "application/trickle-ice-sdpfrag");
-    soup_server_message_set_status (msg, 204, NULL);
+    ferry_rest_no_content (msg);
   } else if (g_str_equal (method, "POST")) {
     handle_post (self, msg, name);
   } else if (g_str_equal (method, "DELETE")) {
@@ -304,8 +304,11 @@ ferry_whep_new (FerryApp *app, SoupServer *server)
   self->server = g_object_ref (server);
   self->sessions = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
       session_free);
-  soup_server_add_early_handler (server, "/whep", whep_early_cb, self, NULL);
-  soup_server_add_handler (server, "/whep", whep_cb, self, NULL);
+  /* "/whep/", not "/whep": libsoup matches handler paths as string prefixes, and
+   * "/whep" would swallow the page /whep.html. */
+  soup_server_add_early_handler (server, WHEP_PREFIX, whep_early_cb, self,
+      NULL);
+  soup_server_add_handler (server, WHEP_PREFIX, whep_cb, self, NULL);
   return self;
 }
 
@@ -316,7 +319,7 @@ ferry_whep_free (FerryWhep *self)
 
   if (self == NULL)
     return;
-  soup_server_remove_handler (self->server, "/whep");
+  soup_server_remove_handler (self->server, WHEP_PREFIX);
   /* Closing a viewer removes its session from the table: iterate over a copy. */
   sessions = g_hash_table_get_values (self->sessions);
   for (GList *l = sessions; l; l = l->next) {

@@ -314,6 +314,10 @@ on_connection_state (gpointer data, const GstStructure *unused)
       && !self->playing_sent) {
     self->playing_sent = TRUE;
     ferry_clear_source (&self->ice_timeout);
+    /* Connecting counts as the first sign of life: a client that dies before its first
+     * RTCP must time out too (the ICE timeout no longer covers it). */
+    g_atomic_pointer_compare_and_exchange (&self->last_rtcp_us, NULL,
+        GSIZE_TO_POINTER ((gsize) g_get_monotonic_time ()));
     self->liveness = g_timeout_source_new_seconds (1);
     g_source_set_callback (self->liveness, liveness_cb, self, NULL);
     g_source_attach (self->liveness, ferry_app_get_context (self->app));
@@ -357,8 +361,8 @@ liveness_cb (gpointer user_data)
   gint64 last = (gint64) GPOINTER_TO_SIZE (g_atomic_pointer_get
       (&self->last_rtcp_us));
 
-  if (last == 0 || self->closed)
-    return G_SOURCE_CONTINUE;     /* no RTCP yet: the ICE timeout covers that */
+  if (self->closed)
+    return G_SOURCE_CONTINUE;
   if (last != 1 && g_get_monotonic_time () - last < (gint64) timeout_s *
       G_USEC_PER_SEC)
     return G_SOURCE_CONTINUE;

@@ -18,7 +18,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { startEnv } from './lib/env.mjs';
 import { FERRY_BIN, startFerry } from './lib/ferry.mjs';
-import { PEER_BIN, peerExists, startPeer, streamReport } from './lib/peer.mjs';
+import { PEER_BIN, awaitPeerReport, peerExists, startPeer, streamReport } from './lib/peer.mjs';
 import { startProcess, runCommand } from './lib/proc.mjs';
 import { launchBrowser, closeBrowser, expectMediaFlowing, inboundStats } from './lib/browser.mjs';
 import { createClientNetns, launchBrowserInNetns, udpSocketsOf } from './lib/netns.mjs';
@@ -134,21 +134,7 @@ function startPeerProc(args, { seconds, inNs = null, name = 'ferry-test-peer' })
   const all = [...args, '--seconds', String(seconds)];
   const opts = { logFile: path.join(freshDir('peer'), 'peer.log'), env: { G_DEBUG: 'fatal-criticals' } };
   const proc = inNs ? inNs.spawn(name, PEER_BIN, all, opts) : startProcess(name, PEER_BIN, all, opts);
-  const killer = setTimeout(() => proc.stop({ graceMs: 2000 }), (seconds + 20) * 1000);
-  const result = proc.exited.then((exit) => {
-    clearTimeout(killer);
-    const output = proc.log();
-    let report = null;
-    for (const line of output.split('\n').reverse()) {
-      const l = line.trim();
-      if (!l.startsWith('{')) continue;
-      try {
-        const j = JSON.parse(l);
-        if (j && Array.isArray(j.streams)) { report = j; break; }
-      } catch { /* not the report */ }
-    }
-    return { ...exit, report, output, args: all };
-  });
+  const result = awaitPeerReport(proc, all, seconds);
   return { proc, result };
 }
 

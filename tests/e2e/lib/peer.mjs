@@ -27,8 +27,18 @@ export function startPeer({ url, names, seconds = 8, stopAfter, extraArgs = [] }
     logFile: path.join(dir, 'peer.log'),
     env: { G_DEBUG: 'fatal-criticals' },
   });
+  const result = awaitPeerReport(proc, args, seconds);
+  return { proc, result };
+}
+
+/**
+ * Resolves to {code, signal, report, output, args} once the peer `proc` exits; kills it
+ * `seconds` + 20 s after start if it has not. `report` is the parsed JSON line
+ * ({streams: [...]}) or null. Shared by every way of starting the peer.
+ */
+export function awaitPeerReport(proc, args, seconds) {
   const killer = setTimeout(() => proc.stop({ graceMs: 2000 }), (seconds + 20) * 1000);
-  const result = proc.exited.then((exit) => {
+  return proc.exited.then((exit) => {
     clearTimeout(killer);
     const output = proc.log();
     let report = null;
@@ -43,7 +53,6 @@ export function startPeer({ url, names, seconds = 8, stopAfter, extraArgs = [] }
     }
     return { ...exit, report, output, args };
   });
-  return { proc, result };
 }
 
 export async function runPeer(opts) {

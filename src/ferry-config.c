@@ -117,6 +117,14 @@ find_key (const char *group, const char *key)
   return NULL;
 }
 
+/* The key's value, trimmed; "" when it has none. (transfer full) */
+static char *
+get_text (GKeyFile *kf, const KeySpec *spec)
+{
+  char *text = g_key_file_get_value (kf, spec->group, spec->key, NULL);
+  return text ? g_strstrip (text) : g_strdup ("");
+}
+
 static gboolean
 load_key (FerryConfig *self, GKeyFile *kf, const char *path,
     const KeySpec *spec, GError **error)
@@ -126,10 +134,9 @@ load_key (FerryConfig *self, GKeyFile *kf, const char *path,
 
   switch (spec->type) {
     case KEY_UINT:{
-      g_autofree char *text = g_key_file_get_value (kf, spec->group, spec->key,
-          &local);
+      g_autofree char *text = get_text (kf, spec);
       guint64 v;
-      if (text == NULL || !g_ascii_string_to_unsigned (g_strstrip (text), 10,
+      if (!g_ascii_string_to_unsigned (text, 10,
               spec->min, spec->max, &v, NULL)) {
         g_set_error (error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
             "%s: [%s] %s must be a whole number from %u to %u", path,
@@ -140,12 +147,10 @@ load_key (FerryConfig *self, GKeyFile *kf, const char *path,
       return TRUE;
     }
     case KEY_BOOL:{
-      g_autofree char *text = g_key_file_get_value (kf, spec->group, spec->key,
-          &local);
-      const char *v = text ? g_strstrip (text) : "";
-      if (g_ascii_strcasecmp (v, "true") == 0)
+      g_autofree char *text = get_text (kf, spec);
+      if (g_ascii_strcasecmp (text, "true") == 0)
         *(gboolean *) field = TRUE;
-      else if (g_ascii_strcasecmp (v, "false") == 0)
+      else if (g_ascii_strcasecmp (text, "false") == 0)
         *(gboolean *) field = FALSE;
       else {
         g_set_error (error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,

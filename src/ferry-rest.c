@@ -67,6 +67,29 @@ ferry_rest_reply_error_literal (SoupServerMessage *msg, gint code,
 }
 
 /**
+ * ferry_rest_refuse_large_body:
+ * Answers 413 when the body is, or is announced to be, over the limit. Called from the
+ * early handlers (after the headers: a Content-Length body is refused unread) and again
+ * once the body is in (a chunked body has no Content-Length).
+ * Returns: TRUE when @msg was refused.
+ */
+gboolean
+ferry_rest_refuse_large_body (SoupServerMessage *msg,
+    const FerryConfig *config)
+{
+  goffset announced =
+      soup_message_headers_get_content_length
+      (soup_server_message_get_request_headers (msg));
+  goffset received = soup_server_message_get_request_body (msg)->length;
+
+  if (MAX (announced, received) <= (goffset) config->max_body_bytes)
+    return FALSE;
+  ferry_rest_reply_error_literal (msg, FERRY_ERROR_BODY_TOO_LARGE,
+      "the request body is too large");
+  return TRUE;
+}
+
+/**
  * ferry_rest_no_content:
  * Answers 204. libsoup 3.2 closes the connection after a 204 without saying so, and a
  * client that reuses the socket then gets a hang-up on its next request (seen with
@@ -361,11 +384,8 @@ api_route (FerryApp *app, SoupServerMessage *msg, const char *path,
         "use POST for this path");
     return;
   }
-  if ((gsize) req_body->length > ferry_app_get_config (app)->max_body_bytes) {
-    ferry_rest_reply_error_literal (msg, FERRY_ERROR_BODY_TOO_LARGE,
-        "the request body is too large");
+  if (ferry_rest_refuse_large_body (msg, ferry_app_get_config (app)))
     return;
-  }
 
   if (routes[r].route == ROUTE_FIND_ALL) {
     handle_find_all (app, msg);
@@ -407,13 +427,8 @@ api_early_cb (SoupServer *server, SoupServerMessage *msg, const char *path,
     GHashTable *query, gpointer user_data)
 {
   FerryApp *app = user_data;
-  goffset announced =
-      soup_message_headers_get_content_length
-      (soup_server_message_get_request_headers (msg));
 
-  if (announced > (goffset) ferry_app_get_config (app)->max_body_bytes)
-    ferry_rest_reply_error_literal (msg, FERRY_ERROR_BODY_TOO_LARGE,
-        "the request body is too large");
+  ferry_rest_refuse_large_body (msg, ferry_app_get_config (app));
 }
 
 static void

@@ -17,6 +17,8 @@ void ferry_rest_reply_error (SoupServerMessage *msg, const GError *error);
 void ferry_rest_reply_error_literal (SoupServerMessage *msg, gint code,
     const char *text);
 void ferry_rest_no_content (SoupServerMessage *msg);
+gboolean ferry_rest_refuse_large_body (SoupServerMessage *msg,
+    const FerryConfig *config);
 void ferry_rest_add_cors (SoupServerMessage *msg, const FerryConfig *config);
 
 G_END_DECLS

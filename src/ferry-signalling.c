@@ -353,9 +353,3 @@ ferry_signalling_free (FerrySignalling *self)
   g_object_unref (self->server);
   g_free (self);
 }
-
-guint
-ferry_signalling_get_n_clients (FerrySignalling *self)
-{
-  return g_hash_table_size (self->clients);
-}

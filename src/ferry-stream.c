@@ -651,13 +651,6 @@ ferry_stream_get_uri (FerryStream *self)
 {
   return self->uri;
 }
-
-FerryStreamStatus
-ferry_stream_get_status (FerryStream *self)
-{
-  return self->status;
-}
-
 /* PENDING or PLAYING: the uri and the name are taken. */
 gboolean
 ferry_stream_is_active (FerryStream *self)
@@ -671,13 +664,6 @@ ferry_stream_is_stopping (FerryStream *self)
 {
   return self->stopping;
 }
-
-FerryApp *
-ferry_stream_get_app (FerryStream *self)
-{
-  return self->app;
-}
-
 /* Returns: (transfer none) (nullable) */
 GstElement *
 ferry_stream_get_pipeline (FerryStream *self)

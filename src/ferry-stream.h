@@ -41,13 +41,11 @@ gboolean ferry_stream_record_stop (FerryStream *self, GError **error);
 const char *ferry_stream_get_id (FerryStream *self);
 const char *ferry_stream_get_name (FerryStream *self);
 const char *ferry_stream_get_uri (FerryStream *self);
-FerryStreamStatus ferry_stream_get_status (FerryStream *self);
 gboolean ferry_stream_is_active (FerryStream *self);
 const char *ferry_stream_status_to_string (FerryStreamStatus status);
 JsonNode *ferry_stream_to_json (FerryStream *self);
 
 /* For viewers (ferry-viewer.c). */
-FerryApp *ferry_stream_get_app (FerryStream *self);
 GstElement *ferry_stream_get_pipeline (FerryStream *self);
 GstElement *ferry_stream_get_tee (FerryStream *self, const char *kind);
 gboolean ferry_stream_is_stopping (FerryStream *self);

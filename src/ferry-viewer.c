@@ -119,12 +119,6 @@ ferry_viewer_get_id (FerryViewer *self)
   return self->id;
 }
 
-gboolean
-ferry_viewer_is_closed (FerryViewer *self)
-{
-  return self->closed;
-}
-
 /* Returns: (transfer none) (nullable) */
 GstElement *
 ferry_viewer_get_bin (FerryViewer *self)

@@ -36,7 +36,6 @@ FerryViewer *ferry_viewer_new (FerryApp *app, const char *id,
     GError **error);
 
 const char *ferry_viewer_get_id (FerryViewer *self);
-gboolean ferry_viewer_is_closed (FerryViewer *self);
 GstElement *ferry_viewer_get_bin (FerryViewer *self);
 
 /* Called by FerryStream. */

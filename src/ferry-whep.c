@@ -146,6 +146,8 @@ handle_post (FerryWhep *self, SoupServerMessage *msg, const char *name)
   FerryViewer *viewer;
   Session *s;
 
+  if (ferry_rest_refuse_large_body (msg, ferry_app_get_config (self->app)))
+    return;
   if (!has_content_type (msg, "application/sdp")) {
     ferry_rest_reply_error_literal (msg, FERRY_ERROR_UNSUPPORTED_MEDIA_TYPE,
         "the offer must be sent as application/sdp");
@@ -283,15 +285,10 @@ whep_early_cb (SoupServer *server, SoupServerMessage *msg, const char *path,
     GHashTable *query, gpointer user_data)
 {
   FerryWhep *self = user_data;
-  goffset announced =
-      soup_message_headers_get_content_length
-      (soup_server_message_get_request_headers (msg));
+  const FerryConfig *config = ferry_app_get_config (self->app);
 
-  if (announced > (goffset) ferry_app_get_config (self->app)->max_body_bytes) {
-    ferry_rest_add_cors (msg, ferry_app_get_config (self->app));
-    ferry_rest_reply_error_literal (msg, FERRY_ERROR_BODY_TOO_LARGE,
-        "the request body is too large");
-  }
+  if (ferry_rest_refuse_large_body (msg, config))
+    ferry_rest_add_cors (msg, config);
 }
 
 FerryWhep *

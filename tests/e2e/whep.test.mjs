@@ -17,12 +17,12 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { startEnv } from './lib/env.mjs';
-import { FERRY_BIN, startFerry } from './lib/ferry.mjs';
+import { startFerry } from './lib/ferry.mjs';
 import { PEER_BIN, awaitPeerReport, peerExists, startPeer, streamReport } from './lib/peer.mjs';
 import { startProcess, runCommand } from './lib/proc.mjs';
 import { launchBrowser, closeBrowser, expectMediaFlowing, inboundStats } from './lib/browser.mjs';
 import { createClientNetns, launchBrowserInNetns, udpSocketsOf } from './lib/netns.mjs';
-import { fatal, freePort, freshDir, request, waitFor } from './lib/util.mjs';
+import { fatal, freshDir, request, waitFor } from './lib/util.mjs';
 
 const STUN = 'stun://127.0.0.1:3478';       // nothing listens there; only advertised
 const TURN = 'turn://fuser:fsecret@127.0.0.1:3479';
@@ -162,48 +162,6 @@ const summary = (s) => JSON.stringify({ ...s, answerSdp: s.answerSdp ? `${s.answ
 function assertPlayed(s, what) {
   assert.ok(s.videoFrames > 0, `${what}: no decoded video frames: ${summary(s)}`);
   assert.ok(s.audioSamples > 0, `${what}: no decoded audio samples: ${summary(s)}`);
-}
-
-/**
- * Ferry without the fixture's `--ice-address 127.0.0.1` (a CLI list replaces the
- * config's ice-addresses), reached at `host`: for the two-namespace test.
- */
-async function startBareFerry(conf, host) {
-  const restPort = await freePort();
-  const wsPort = await freePort();
-  const dir = freshDir('ferry-net');
-  const proc = startProcess('ferry', FERRY_BIN,
-    ['--rest-port', String(restPort), '--ws-port', String(wsPort), '--config', conf],
-    { logFile: path.join(dir, 'ferry.log'), env: { G_DEBUG: 'fatal-criticals' } });
-  const base = `http://${host}:${restPort}`;
-  const f = {
-    restPort, wsPort, base, wsUrl: `ws://${host}:${wsPort}/`, proc,
-    log: () => proc.log(),
-    alive: () => !proc.exitInfo,
-    rest: (method, p, body, opts) => request(method, base + p, body, opts),
-    async findAll() {
-      const r = await f.rest('POST', '/rest-api/pull/rtmp/find_all', {});
-      if (r.status !== 200 || !Array.isArray(r.json)) throw new Error(`find_all: HTTP ${r.status} ${r.text.slice(0, 300)}`);
-      return r.json;
-    },
-    find: async (pred) => (await f.findAll()).find(pred),
-    async pullPlaying(uri, name) {
-      const r = await f.rest('POST', '/rest-api/pull/rtmp/pull', { uri, localStreamName: name });
-      if (r.status !== 200) throw new Error(`pull ${uri}: HTTP ${r.status} ${r.text}`);
-      return waitFor(`${name} PLAYING`, async () => {
-        if (!f.alive()) throw fatal(`Ferry exited: ${JSON.stringify(proc.exitInfo)}`);
-        const p = await f.find(byName(name));
-        if (p && p.status === 'PLAYING') return p;
-        throw new Error(JSON.stringify(p));
-      }, { timeout: 15000, interval: 250 });
-    },
-  };
-  await waitFor(`Ferry ready on ${base}`, async () => {
-    if (proc.exitInfo) throw fatal(`Ferry exited early ${JSON.stringify(proc.exitInfo)}: ${proc.log().slice(-2000)}`);
-    const r = await request('GET', `${base}/rest-api/pull/rtmp/find_all`, undefined, { timeout: 1000 });
-    return r.status === 200;
-  }, { timeout: 15000, interval: 150 });
-  return f;
 }
 
 /** Waits for Ferry's WHEP page to report PLAYING; on failure says what the page shows. */
@@ -633,8 +591,13 @@ function netWorld() {
   netSetup ||= (async () => {
     ns = await createClientNetns();
     const server = ns.serverAddr;
-    netFerry = await startBareFerry(writeConf(`[server]\nlisten = ${server}\n`
-      + `[webrtc]\nice-addresses = ${server}\nport-min = ${PORT_MIN}\nport-max = ${PORT_MAX}\n`), server);
+    // No --ice-address 127.0.0.1: a command-line list would replace the config's.
+    netFerry = await startFerry({
+      extraArgs: ['--config', writeConf(`[server]\nlisten = ${server}\n`
+        + `[webrtc]\nice-addresses = ${server}\nport-min = ${PORT_MIN}\nport-max = ${PORT_MAX}\n`)],
+      iceAddress: null,
+      host: server,
+    });
     await netFerry.pullPlaying(`${env.uri('cam1')}?n=net`, 'cam1');
     return { ns, ferry: netFerry, server };
   })();

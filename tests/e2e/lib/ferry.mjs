@@ -10,7 +10,13 @@ export const FERRY_BIN = process.env.FERRY_BIN || path.join(REPO_DIR, 'build', '
 /** Lines in a Ferry log that must never appear. */
 const BAD_LOG = [/CRITICAL/, /ERROR: AddressSanitizer/, /ERROR: LeakSanitizer/, /runtime error:/];
 
-export async function startFerry({ extraArgs = [], env = {} } = {}) {
+/**
+ * @param {object} o
+ * @param {string|null} o.iceAddress  --ice-address (default 127.0.0.1); null leaves the
+ *   choice to the config file
+ * @param {string} o.host  the address tests reach Ferry at (default 127.0.0.1)
+ */
+export async function startFerry({ extraArgs = [], env = {}, iceAddress = '127.0.0.1', host = '127.0.0.1' } = {}) {
   if (!fs.existsSync(FERRY_BIN)) {
     throw new Error(`Ferry binary not found at ${FERRY_BIN} (build it, or set FERRY_BIN)`);
   }
@@ -20,17 +26,17 @@ export async function startFerry({ extraArgs = [], env = {} } = {}) {
   const logFile = path.join(dir, 'ferry.log');
   const proc = startProcess('ferry', FERRY_BIN, [
     '--rest-port', String(restPort), '--ws-port', String(wsPort),
-    '--ice-address', '127.0.0.1', ...extraArgs,
+    ...(iceAddress ? ['--ice-address', iceAddress] : []), ...extraArgs,
   ], {
     logFile,
     env: { G_DEBUG: 'fatal-criticals', ...env },
   });
-  const base = `http://127.0.0.1:${restPort}`;
+  const base = `http://${host}:${restPort}`;
   const ferry = {
     restPort,
     wsPort,
     base,
-    wsUrl: `ws://127.0.0.1:${wsPort}/`,
+    wsUrl: `ws://${host}:${wsPort}/`,
     proc,
     logFile,
     log: () => proc.log(),

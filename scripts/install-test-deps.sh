@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs on top of the build dependencies (run as root):
 # a real RTMP origin (nginx + rtmp module), a publisher (ffmpeg), a browser (Debian chromium),
-# node/npm for playwright-core and the official WCS WebSDK, iproute2 for network namespaces.
+# node/npm for playwright-core and the official WCS WebSDK, iproute2 for network namespaces,
+# gdb for the stacks of a Ferry that does not exit (kept in its log).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 bash "$here/install-build-deps.sh"
@@ -9,7 +10,7 @@ export DEBIAN_FRONTEND=noninteractive
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 $SUDO apt-get install -y -q --no-install-recommends \
-  nginx libnginx-mod-rtmp ffmpeg chromium iproute2 util-linux curl jq
+  nginx libnginx-mod-rtmp ffmpeg chromium iproute2 util-linux curl jq gdb
 # The machine image may ship its own Node.js (with npm bundled), which conflicts with
 # Debian's npm package: install Debian's only when there is none.
 if ! command -v npm >/dev/null 2>&1; then

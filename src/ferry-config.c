@@ -28,6 +28,12 @@ ferry_config_new_default (void)
   self->connect_timeout_s = 15;
   self->rtmp_timeout_s = 5;
   self->idle_timeout_s = 10;
+  self->reconnect = TRUE;
+  self->reconnect_initial_ms = 500;
+  self->reconnect_max_ms = 30000;
+  self->reconnect_attempts = 0;
+  self->stall_timeout_s = 5;
+  self->grace_s = 10;
   self->opus_bitrate = 64000;
   self->records_dir = g_strdup ("records");
   self->record_segment_s = 600;
@@ -84,6 +90,13 @@ static const KeySpec keys[] = {
   UINT_KEY ("pull", "rtmp-timeout", rtmp_timeout_s, 1, 3600),
   UINT_KEY ("pull", "idle-timeout", idle_timeout_s, 0, 3600),
   UINT_KEY ("pull", "opus-bitrate", opus_bitrate, 6000, 510000),
+  {"pull", "reconnect", KEY_BOOL, G_STRUCT_OFFSET (FerryConfig, reconnect), 0,
+      0},
+  UINT_KEY ("pull", "reconnect-initial-ms", reconnect_initial_ms, 10, 600000),
+  UINT_KEY ("pull", "reconnect-max-ms", reconnect_max_ms, 10, 3600000),
+  UINT_KEY ("pull", "reconnect-attempts", reconnect_attempts, 0, 1000000),
+  UINT_KEY ("pull", "stall-timeout", stall_timeout_s, 1, 3600),
+  UINT_KEY ("pull", "grace-period", grace_s, 0, 3600),
   {"record", "dir", KEY_STRING, G_STRUCT_OFFSET (FerryConfig, records_dir),
       0, 0},
   UINT_KEY ("record", "segment-duration", record_segment_s, 1, 86400),

@@ -22,6 +22,12 @@ typedef struct
   guint rtmp_timeout_s;         /* rtmp2src network timeout */
   guint idle_timeout_s;         /* rtmp2src idle-timeout: unpublished names fail */
   guint opus_bitrate;
+  gboolean reconnect;           /* a lost source is reconnected (else the pull ends) */
+  guint reconnect_initial_ms;   /* first delay before reconnecting a lost source */
+  guint reconnect_max_ms;       /* cap of the doubling delay */
+  guint reconnect_attempts;     /* failed attempts in a row before FAILED; 0 = forever */
+  guint stall_timeout_s;        /* a playing source without media this long is lost */
+  guint grace_s;                /* viewers are held this long through an outage */
   /* [record] */
   char *records_dir;            /* where recordings go */
   guint record_segment_s;       /* rotate segments after this long */

@@ -96,26 +96,6 @@ first_buffer_cb (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
   return GST_PAD_PROBE_REMOVE;
 }
 
-/* Streaming thread (rtmp2src): the origin ended the stream. The pipeline itself posts EOS
- * only once every sink has it, and webrtcbin's sinks never do, so a pipeline with viewers
- * would never tell: report the source's EOS directly. */
-static GstPadProbeReturn
-source_eos_cb (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
-{
-  GstEvent *event = GST_PAD_PROBE_INFO_EVENT (info);
-  GstElement *src;
-
-  if (GST_EVENT_TYPE (event) != GST_EVENT_EOS)
-    return GST_PAD_PROBE_OK;
-  src = gst_pad_get_parent_element (pad);
-  if (src != NULL) {
-    gst_element_post_message (src, gst_message_new_element (GST_OBJECT (src),
-            gst_structure_new_empty ("ferry-source-eos")));
-    gst_object_unref (src);
-  }
-  return GST_PAD_PROBE_OK;
-}
-
 /* Builds elements[0..n) in @bin, linked in order. Returns the first and last. */
 static gboolean
 add_chain (GstBin *bin, GstElement **elements, guint n, GError **error)
@@ -261,84 +241,6 @@ build_audio (GstBin *bin, const char *id, guint bitrate, GError **error)
   return e[0];
 }
 
-typedef struct
-{
-  GstElement *video_in;         /* first element of each chain, or NULL */
-  GstElement *audio_in;
-  char *id;
-} DemuxLinks;
-
-static void
-demux_links_free (gpointer data, GClosure *closure)
-{
-  DemuxLinks *l = data;
-  g_free (l->id);
-  g_free (l);
-}
-
-/* Streaming thread: a pad nobody serves still has to be linked, or flvdemux errors out
- * with not-linked and takes the wanted track down with it (pitfalls.md). */
-static void
-link_to_fakesink (GstElement *demux, GstPad *pad)
-{
-  GstElement *bin = GST_ELEMENT (gst_element_get_parent (demux));
-  GstElement *sink = gst_element_factory_make ("fakesink", NULL);
-  GstPad *sinkpad;
-
-  g_object_set (sink, "sync", FALSE, "async", FALSE, NULL);
-  gst_bin_add (GST_BIN (bin), sink);
-  sinkpad = gst_element_get_static_pad (sink, "sink");
-  gst_pad_link (pad, sinkpad);
-  gst_object_unref (sinkpad);
-  gst_element_sync_state_with_parent (sink);
-  gst_object_unref (bin);
-}
-
-/* Streaming thread (flvdemux). */
-static void
-demux_pad_added_cb (GstElement *demux, GstPad *pad, gpointer user_data)
-{
-  DemuxLinks *l = user_data;
-  g_autoptr (GstCaps) caps = gst_pad_get_current_caps (pad);
-  GstStructure *s = caps ? gst_caps_get_structure (caps, 0) : NULL;
-  const char *media = s ? gst_structure_get_name (s) : "";
-  gboolean is_video = g_str_has_prefix (GST_PAD_NAME (pad), "video");
-  GstElement *target = is_video ? l->video_in : l->audio_in;
-  gboolean supported;
-  gint mpegversion = 0;
-
-  if (is_video)
-    supported = g_str_equal (media, "video/x-h264");
-  else
-    supported = g_str_equal (media, "audio/mpeg")
-        && gst_structure_get_int (s, "mpegversion", &mpegversion)
-        && mpegversion == 4;
-
-  GST_INFO_OBJECT (demux, "%s: new %s pad with caps %" GST_PTR_FORMAT,
-      l->id, is_video ? "video" : "audio", caps);
-
-  if (target == NULL) {
-    link_to_fakesink (demux, pad);
-    return;
-  }
-  if (!supported) {
-    g_autofree char *desc = caps ? gst_caps_to_string (caps) : g_strdup ("?");
-    link_to_fakesink (demux, pad);
-    gst_element_post_message (demux, gst_message_new_element (GST_OBJECT
-            (demux), gst_structure_new ("ferry-unsupported-codec", "kind",
-                G_TYPE_STRING, is_video ? "video" : "audio", "caps",
-                G_TYPE_STRING, desc, NULL)));
-    return;
-  } else {
-    GstPad *sinkpad = gst_element_get_static_pad (target, "sink");
-    GstPadLinkReturn ret = gst_pad_link (pad, sinkpad);
-    if (ret != GST_PAD_LINK_OK)
-      GST_WARNING_OBJECT (demux, "%s: linking %s failed: %d", l->id,
-          GST_PAD_NAME (pad), ret);
-    gst_object_unref (sinkpad);
-  }
-}
-
 /**
  * ferry_ingest_build:
  * @pipeline: the stream's pipeline, empty
@@ -348,50 +250,18 @@ gboolean
 ferry_ingest_build (GstBin *pipeline, const char *id,
     const FerryIngestOptions *opts, FerryIngest *out, GError **error)
 {
-  g_autofree char *src_name = g_strdup_printf ("%s-rtmp2src", id);
-  g_autofree char *demux_name = g_strdup_printf ("%s-flvdemux", id);
-  GstElement *src, *demux;
-  DemuxLinks *links;
-
   init_debug ();
   memset (out, 0, sizeof *out);
 
-  src = ferry_make ("rtmp2src", src_name, error);
-  if (src == NULL)
-    return FALSE;
-  demux = ferry_make ("flvdemux", demux_name, error);
-  if (demux == NULL) {
-    gst_object_unref (gst_object_ref_sink (src));
-    return FALSE;
-  }
-  /* idle-timeout: nginx-rtmp lets a player wait forever for a name nobody publishes; the
-   * timeout turns that into an error in bounded time (pitfalls.md). */
-  g_object_set (src, "location", opts->uri, "timeout", opts->rtmp_timeout_s,
-      "idle-timeout", opts->idle_timeout_s, NULL);
-  gst_bin_add_many (pipeline, src, demux, NULL);
-  if (!gst_element_link (src, demux)) {
-    g_set_error (error, FERRY_ERROR, FERRY_ERROR_INTERNAL,
-        "could not link rtmp2src to flvdemux");
-    return FALSE;
-  }
-  {
-    GstPad *srcpad = gst_element_get_static_pad (src, "src");
-    gst_pad_add_probe (srcpad, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM,
-        source_eos_cb, NULL, NULL);
-    gst_object_unref (srcpad);
-  }
-
-  links = g_new0 (DemuxLinks, 1);
-  links->id = g_strdup (id);
   if (opts->want_video) {
-    links->video_in = build_video (pipeline, id, error);
-    if (links->video_in == NULL)
-      goto fail;
+    out->video_in = build_video (pipeline, id, error);
+    if (out->video_in == NULL)
+      return FALSE;
   }
   if (opts->want_audio) {
-    links->audio_in = build_audio (pipeline, id, opts->opus_bitrate, error);
-    if (links->audio_in == NULL)
-      goto fail;
+    out->audio_in = build_audio (pipeline, id, opts->opus_bitrate, error);
+    if (out->audio_in == NULL)
+      return FALSE;
   }
   {
     g_autofree char *vt = g_strdup_printf ("%s-video-tee", id);
@@ -412,12 +282,5 @@ ferry_ingest_build (GstBin *pipeline, const char *id,
       gst_object_unref (t);
     }
   }
-  g_signal_connect_data (demux, "pad-added", G_CALLBACK (demux_pad_added_cb),
-      links, demux_links_free, 0);
   return TRUE;
-
-fail:
-  g_free (links->id);
-  g_free (links);
-  return FALSE;
 }

@@ -1,8 +1,8 @@
 /* ferry-ingest.h — builds a stream's ingest in code:
  *
- *   rtmp2src → flvdemux ─┬─ queue → h264parse(config-interval=-1) → capsfilter → tee "video"
- *                        └─ queue → aacparse → tee "aac" ─▶ queue → avdec_aac → audioconvert
- *                             → audioresample → capsfilter(48 kHz stereo) → opusenc → tee "audio"
+ *   [source (ferry-source.h)] ─┬─ queue → h264parse(config-interval=-1) → capsfilter → tee "video"
+ *                              └─ queue → aacparse → tee "aac" ─▶ queue → avdec_aac → audioconvert
+ *                                   → audioresample → capsfilter(48 kHz stereo) → opusenc → tee "audio"
  *
  * The "video" and "aac" tees carry the source's own H.264 and AAC (recordings); "audio"
  * carries the Opus that WebRTC viewers get.
@@ -11,11 +11,12 @@
  * tees; viewers only add cheap elements after them. Each tee has a keep-alive
  * queue → fakesink branch so the pipeline runs without viewers.
  *
- * Threads: built on the main context. flvdemux's pad-added and the first-buffer probes run
- * on streaming threads and only link pads or post element messages to the bus:
+ * The chains outlive the sources that feed them: a reconnect replaces the source only.
+ *
+ * Threads: built on the main context. The first-buffer probes run on streaming threads
+ * and only post an element message to the bus:
  *   "ferry-media-flowing"    kind=(string)video|audio   first buffer reached a tee
- *   "ferry-unsupported-codec" kind=(string) caps=(string) a track Ferry cannot serve
- * The stream's bus watch (main context) turns them into status changes.
+ * The stream's bus watch (main context) turns it into PLAYING.
  */
 #pragma once
 
@@ -35,6 +36,8 @@ typedef struct
 
 typedef struct
 {
+  GstElement *video_in;         /* (transfer none): first element of the video chain, or NULL */
+  GstElement *audio_in;         /* (transfer none): first element of the audio chain, or NULL */
   GstElement *video_tee;        /* (transfer none), owned by the pipeline; NULL if !want_video */
   GstElement *audio_tee;        /* (transfer none), Opus; NULL if !want_audio */
   GstElement *aac_tee;          /* (transfer none), original AAC; NULL if !want_audio */

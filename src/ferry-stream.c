@@ -4,6 +4,7 @@
 #include "ferry-ingest.h"
 #include "ferry-invoke.h"
 #include "ferry-recorder.h"
+#include "ferry-source.h"
 #include "ferry-viewer.h"
 
 GST_DEBUG_CATEGORY_STATIC (ferry_stream_debug);
@@ -26,7 +27,23 @@ struct _FerryStream
   GstElement *pipeline;
   FerryIngest ingest;
   GSource *bus_source;
-  GSource *connect_timeout;
+  GSource *connect_timeout;     /* the current attempt has no media yet */
+
+  /* Reconnects (docs/reconnect.md): the chains, tees and branches stay; only the source
+   * is replaced. */
+  FerryTimeline *timeline;      /* owned: running time across sources */
+  FerrySource *source;          /* owned: the current connection; NULL between attempts */
+  guint session;                /* number of the next source */
+  guint attempt;                /* failed connections in a row */
+  guint reconnects;             /* outages recovered from */
+  char *last_error;             /* why the source was last lost */
+  char *outage_error;           /* why the playing source was lost (the outage began) */
+  gboolean outage_clean;        /* … and whether the origin ended the stream cleanly */
+  gint64 lost_us;               /* monotonic time the playing source was lost */
+  gint64 retry_us;              /* monotonic time of the next attempt */
+  GSource *retry_timer;
+  GSource *grace_timer;         /* viewers are held until it fires */
+  GSource *watchdog;            /* stall detection */
 
   FerryRecorder *recorder;      /* owned: the current or last recording, or NULL */
   char *record_info;            /* why recording could not start */
@@ -46,10 +63,14 @@ ferry_stream_dispose (GObject *object)
   /* Normally already done by shutdown; this covers a stream dropped while active. */
   ferry_clear_source (&self->bus_source);
   ferry_clear_source (&self->connect_timeout);
-  if (self->pipeline) {
+  ferry_clear_source (&self->retry_timer);
+  ferry_clear_source (&self->grace_timer);
+  ferry_clear_source (&self->watchdog);
+  if (self->pipeline)
     gst_element_set_state (self->pipeline, GST_STATE_NULL);
-    g_clear_object (&self->pipeline);
-  }
+  g_clear_pointer (&self->source, ferry_source_free);
+  g_clear_object (&self->pipeline);
+  g_clear_pointer (&self->timeline, ferry_timeline_unref);
   g_list_free_full (g_steal_pointer (&self->viewers), g_object_unref);
   g_list_free_full (g_steal_pointer (&self->waiting), g_object_unref);
   g_clear_object (&self->recorder);
@@ -66,6 +87,8 @@ ferry_stream_finalize (GObject *object)
   g_free (self->uri);
   g_free (self->info);
   g_free (self->record_info);
+  g_free (self->last_error);
+  g_free (self->outage_error);
   G_OBJECT_CLASS (ferry_stream_parent_class)->finalize (object);
 }
 
@@ -111,6 +134,10 @@ ferry_stream_status_to_string (FerryStreamStatus status)
 {
   switch (status) {
     case FERRY_STREAM_PENDING:
+      return "PENDING";
+    case FERRY_STREAM_RECONNECTING:
+      /* WCS knows no such status; its clients read a pull that is not up as PENDING.
+       * "reconnecting" and "info" in the pull object tell the rest. */
       return "PENDING";
     case FERRY_STREAM_PLAYING:
       return "PLAYING";
@@ -227,21 +254,27 @@ ferry_stream_record_stop (FerryStream *self, GError **error)
   return TRUE;
 }
 
-/* Main context: media reached a tee. Viewers waiting for the stream attach now. */
-static void
-on_playing (FerryStream *self)
+static gpointer
+ref_copy (gconstpointer src, gpointer unused)
 {
-  GList *waiting;
+  return g_object_ref ((gpointer) src);
+}
 
-  if (self->status != FERRY_STREAM_PENDING)
-    return;
-  set_status (self, FERRY_STREAM_PLAYING, NULL);
-  ferry_clear_source (&self->connect_timeout);
+static void
+close_viewers (GList **list, const char *status, const char *info)
+{
+  GList *copy = g_list_copy_deep (*list, ref_copy, NULL);
+  for (GList *l = copy; l; l = l->next)
+    ferry_viewer_close (l->data, status, info);
+  g_list_free_full (copy, g_object_unref);
+}
 
-  if (self->record)
-    start_recording (self, NULL);
+/* Main context: viewers held for the stream attach now that media flows. */
+static void
+attach_waiting (FerryStream *self)
+{
+  GList *waiting = g_steal_pointer (&self->waiting);
 
-  waiting = g_steal_pointer (&self->waiting);
   for (GList *l = waiting; l; l = l->next) {
     FerryViewer *v = l->data;
     g_autoptr (GError) error = NULL;
@@ -254,6 +287,195 @@ on_playing (FerryStream *self)
     }
   }
   g_list_free_full (waiting, g_object_unref);
+}
+
+/* Main context: media reached a tee for the first time. */
+static void
+on_playing (FerryStream *self)
+{
+  if (self->status != FERRY_STREAM_PENDING)
+    return;
+  set_status (self, FERRY_STREAM_PLAYING, NULL);
+  ferry_clear_source (&self->grace_timer);
+  if (self->record)
+    start_recording (self, NULL);
+  attach_waiting (self);
+}
+
+/* Main context: the current source delivers media. After an outage the viewers, whose
+ * branches stayed attached, resume with it. */
+static void
+on_source_media (FerryStream *self, guint session)
+{
+  if (self->source == NULL || ferry_source_get_session (self->source) != session)
+    return;
+  ferry_clear_source (&self->connect_timeout);
+  self->attempt = 0;
+  if (self->status != FERRY_STREAM_RECONNECTING)
+    return;
+  self->reconnects++;
+  GST_INFO ("stream %s: the source is back after %" G_GINT64_FORMAT " ms",
+      self->name, (g_get_monotonic_time () - self->lost_us) / 1000);
+  set_status (self, FERRY_STREAM_PLAYING, NULL);
+  ferry_clear_source (&self->grace_timer);
+  attach_waiting (self);
+}
+
+/* Main context: the grace period of an outage ran out. Viewers are told how the source
+ * went (what began the outage, not the failed attempts after it); the pull itself goes
+ * on retrying. */
+static gboolean
+grace_cb (gpointer user_data)
+{
+  FerryStream *self = user_data;
+  gboolean clean = self->outage_error ? self->outage_clean : FALSE;
+  const char *status = clean ? "STOPPED" : "FAILED";
+  const char *info = clean ? "Stopped by publisher stop"
+      : self->outage_error ? self->outage_error : self->last_error;
+
+  g_clear_pointer (&self->grace_timer, g_source_unref);
+  GST_INFO ("stream %s: the grace period ran out; %u viewer(s) get %s", self->name,
+      ferry_stream_get_n_viewers (self), status);
+  close_viewers (&self->waiting, status, info);
+  close_viewers (&self->viewers, status, info);
+  return G_SOURCE_REMOVE;
+}
+
+/* Main context: viewers are waiting through an outage (or for a source that failed
+ * already): bound the wait. */
+static void
+hold_viewers (FerryStream *self)
+{
+  guint grace = ferry_app_get_config (self->app)->grace_s;
+
+  if (self->grace_timer != NULL || ferry_stream_get_n_viewers (self) == 0)
+    return;
+  self->grace_timer = g_timeout_source_new_seconds (grace);
+  g_source_set_callback (self->grace_timer, grace_cb, self, NULL);
+  g_source_attach (self->grace_timer, ferry_app_get_context (self->app));
+}
+
+/**
+ * ferry_backoff_delay_ms:
+ * @attempt: 1 for the first retry
+ * @r: a random number in [0, 1)
+ * Returns: the wait before @attempt: @initial_ms doubled per attempt up to @max_ms, with
+ * "equal jitter" (the upper half is random), so that many pulls of one origin that went
+ * down together do not all come back at the same instant.
+ */
+guint
+ferry_backoff_delay_ms (guint initial_ms, guint max_ms, guint attempt, double r)
+{
+  guint64 d = initial_ms;
+
+  for (guint i = 1; i < attempt && d < max_ms; i++)
+    d *= 2;
+  d = MIN (d, (guint64) MAX (max_ms, initial_ms));
+  return (guint) (d / 2 + (guint64) (r * (double) (d - d / 2)));
+}
+
+static gboolean start_source (FerryStream *self, GError **error);
+static void source_lost (FerryStream *self, const char *reason,
+    gboolean clean);
+
+static gboolean
+retry_cb (gpointer user_data)
+{
+  FerryStream *self = user_data;
+  g_autoptr (GError) error = NULL;
+
+  g_clear_pointer (&self->retry_timer, g_source_unref);
+  GST_INFO ("stream %s: reconnecting, attempt %u", self->name, self->attempt);
+  if (!start_source (self, &error))
+    source_lost (self, error->message, FALSE);
+  return G_SOURCE_REMOVE;
+}
+
+/* Main context: the current source is gone (error, end of stream, stall, no media in
+ * time). Drop it and try again after the backoff, or give up. */
+static void
+source_lost (FerryStream *self, const char *reason, gboolean clean)
+{
+  const FerryConfig *config = ferry_app_get_config (self->app);
+  guint delay;
+  g_autofree char *info = NULL;
+
+  if (self->stopping)
+    return;
+  ferry_clear_source (&self->connect_timeout);
+  g_clear_pointer (&self->source, ferry_source_free);
+  g_free (self->last_error);
+  self->last_error = g_strdup (reason);
+  if (self->status == FERRY_STREAM_PLAYING) {
+    g_free (self->outage_error);
+    self->outage_error = g_strdup (reason);
+    self->outage_clean = clean;
+  }
+  self->attempt++;
+  GST_WARNING ("stream %s: source lost (%s), %u failed attempt(s) in a row",
+      self->name, reason, self->attempt);
+
+  if (!config->reconnect
+      || (config->reconnect_attempts > 0
+          && self->attempt > config->reconnect_attempts)) {
+    if (config->reconnect)
+      info = g_strdup_printf ("%s (gave up after %u attempts)", reason,
+          config->reconnect_attempts);
+    ferry_stream_shutdown (self, clean ? FERRY_STREAM_STOPPED :
+        FERRY_STREAM_FAILED, info ? info : reason, clean ? "STOPPED" : "FAILED",
+        clean ? "Stopped by publisher stop" : reason);
+    return;
+  }
+
+  delay = ferry_backoff_delay_ms (config->reconnect_initial_ms,
+      config->reconnect_max_ms, self->attempt, g_random_double ());
+  if (self->status == FERRY_STREAM_PLAYING) {
+    self->lost_us = g_get_monotonic_time ();
+    self->status = FERRY_STREAM_RECONNECTING;
+  }
+  info = g_strdup_printf ("reconnecting (attempt %u in %u ms): %s",
+      self->attempt, delay, reason);
+  set_status (self, self->status, info);
+  self->retry_us = g_get_monotonic_time () + (gint64) delay * 1000;
+  self->retry_timer = g_timeout_source_new (delay);
+  g_source_set_callback (self->retry_timer, retry_cb, self, NULL);
+  g_source_attach (self->retry_timer, ferry_app_get_context (self->app));
+  hold_viewers (self);
+}
+
+/* The source ended. After media it is an unpublish; before any media it is rtmp2src's
+ * idle-timeout on a name nobody publishes (nginx-rtmp keeps such players waiting). */
+static void
+on_source_eos (FerryStream *self, guint session)
+{
+  g_autofree char *info = NULL;
+
+  if (self->source == NULL || ferry_source_get_session (self->source) != session)
+    return;
+  if (ferry_source_has_media (self->source)) {
+    source_lost (self, "the origin ended the stream (unpublished)", TRUE);
+    return;
+  }
+  info = g_strdup_printf ("stream not found on origin: no media within %u s "
+      "(is it published?)", ferry_app_get_config (self->app)->idle_timeout_s);
+  source_lost (self, info, FALSE);
+}
+
+/* Main context, every second: a source that had media and went quiet is stalled (a
+ * publisher paused with its connection open: nothing errors, nothing ends). */
+static gboolean
+watchdog_cb (gpointer user_data)
+{
+  FerryStream *self = user_data;
+  guint limit = ferry_app_get_config (self->app)->stall_timeout_s;
+  g_autofree char *info = NULL;
+
+  if (self->source == NULL || !ferry_source_has_media (self->source)
+      || ferry_source_get_idle_us (self->source) < (gint64) limit * G_USEC_PER_SEC)
+    return G_SOURCE_CONTINUE;
+  info = g_strdup_printf ("the source stalled: no media for %u s", limit);
+  source_lost (self, info, FALSE);
+  return G_SOURCE_CONTINUE;
 }
 
 static FerryViewer *
@@ -287,55 +509,87 @@ is_in_viewer_branch (GstObject *src)
   return FALSE;
 }
 
-/* rtmp2src's messages are precise but technical; keep them, drop the "GStreamer
- * error:" style prefixes so `info` reads like a reason. */
+/* rtmp2src's messages are precise but technical; keep them, and say whether the origin
+ * answered "no such stream" or could not be reached. */
 static char *
-describe_error (GError *error, const char *debug)
+describe_error (GError *error)
 {
   if (error->domain == GST_RESOURCE_ERROR
       && error->code == GST_RESOURCE_ERROR_NOT_FOUND)
     return g_strdup_printf ("stream not found on origin: %s", error->message);
-  return g_strdup (error->message);
-}
-
-/* The source ended. After media it is an unpublish; before any media it is rtmp2src's
- * idle-timeout on a name nobody publishes (nginx-rtmp keeps such players waiting). */
-static void
-on_source_eos (FerryStream *self)
-{
-  g_autofree char *info = NULL;
-
-  if (self->status == FERRY_STREAM_PLAYING) {
-    ferry_stream_shutdown (self, FERRY_STREAM_STOPPED,
-        "the source ended the stream", "STOPPED", "Stopped by publisher stop");
-    return;
-  }
-  info = g_strdup_printf ("stream not found on origin: no media within %u s "
-      "(is it published?)", ferry_app_get_config (self->app)->idle_timeout_s);
-  ferry_stream_shutdown (self, FERRY_STREAM_FAILED, info, "FAILED", info);
+  return g_strdup_printf ("origin connection failed: %s", error->message);
 }
 
 static void
 handle_element_message (FerryStream *self, GstMessage *msg)
 {
   const GstStructure *s = gst_message_get_structure (msg);
+  guint session = 0;
 
   if (s == NULL)
     return;
+  gst_structure_get_uint (s, "session", &session);
   if (gst_structure_has_name (s, "ferry-media-flowing")) {
     GST_DEBUG ("stream %s: %s flowing", self->name,
         gst_structure_get_string (s, "kind"));
     on_playing (self);
+  } else if (gst_structure_has_name (s, "ferry-source-media")) {
+    on_source_media (self, session);
   } else if (gst_structure_has_name (s, "ferry-source-eos")) {
-    on_source_eos (self);
+    on_source_eos (self, session);
   } else if (gst_structure_has_name (s, "ferry-unsupported-codec")) {
     const char *kind = gst_structure_get_string (s, "kind");
     g_autofree char *info = g_strdup_printf ("unsupported %s codec: %s",
         kind, gst_structure_get_string (s, "caps"));
+    if (self->source && !ferry_source_contains (self->source,
+            GST_MESSAGE_SRC (msg)))
+      return;
     /* A missing track is not fatal as long as the other one plays; a wanted but
-     * unplayable track is, because viewers would get a black or silent picture. */
+     * unplayable track is, because viewers would get a black or silent picture. Retrying
+     * would not change the codec. */
     ferry_stream_shutdown (self, FERRY_STREAM_FAILED, info, "FAILED", info);
   }
+}
+
+static void
+handle_error (FerryStream *self, GstMessage *msg)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *debug = NULL;
+  g_autofree char *info = NULL;
+  GstObject *src = GST_MESSAGE_SRC (msg);
+  FerryViewer *viewer;
+
+  gst_message_parse_error (msg, &error, &debug);
+  viewer = find_viewer_of (self, src);
+  if (viewer != NULL) {
+    GST_WARNING ("stream %s: viewer %s failed: %s (%s)", self->name,
+        ferry_viewer_get_id (viewer), error->message, debug);
+    ferry_viewer_close (viewer, "FAILED", "Failed by error");
+    return;
+  }
+  if (is_in_viewer_branch (src)) {
+    GST_INFO ("stream %s: error from a closed viewer's branch: %s",
+        self->name, error->message);
+    return;
+  }
+  if (ferry_source_is_source_object (src, self->id)) {
+    if (self->source == NULL || !ferry_source_contains (self->source, src)) {
+      GST_DEBUG ("stream %s: error from a source already replaced: %s",
+          self->name, error->message);
+      return;
+    }
+    GST_WARNING ("stream %s: %s (%s)", self->name, error->message, debug);
+    info = describe_error (error);
+    source_lost (self, info, FALSE);
+    return;
+  }
+  /* The chains themselves failed: nothing a reconnect would mend. */
+  GST_WARNING ("stream %s: %s (%s)", self->name, error->message, debug);
+  GST_DEBUG_BIN_TO_DOT_FILE_WITH_TS (GST_BIN (self->pipeline),
+      GST_DEBUG_GRAPH_SHOW_ALL, "ferry-error");
+  ferry_stream_shutdown (self, FERRY_STREAM_FAILED, error->message, "FAILED",
+      error->message);
 }
 
 /* Main context (the watch is attached to the app's context). */
@@ -351,30 +605,9 @@ bus_cb (GstBus *bus, GstMessage *msg, gpointer user_data)
     return G_SOURCE_CONTINUE;
 
   switch (GST_MESSAGE_TYPE (msg)) {
-    case GST_MESSAGE_ERROR:{
-      g_autoptr (GError) error = NULL;
-      g_autofree char *debug = NULL;
-      FerryViewer *viewer;
-
-      gst_message_parse_error (msg, &error, &debug);
-      viewer = find_viewer_of (self, GST_MESSAGE_SRC (msg));
-      if (viewer != NULL) {
-        GST_WARNING ("stream %s: viewer %s failed: %s (%s)", self->name,
-            ferry_viewer_get_id (viewer), error->message, debug);
-        ferry_viewer_close (viewer, "FAILED", "Failed by error");
-      } else if (is_in_viewer_branch (GST_MESSAGE_SRC (msg))) {
-        GST_INFO ("stream %s: error from a closed viewer's branch: %s",
-            self->name, error->message);
-      } else {
-        g_autofree char *info = describe_error (error, debug);
-        GST_WARNING ("stream %s: %s (%s)", self->name, error->message, debug);
-        GST_DEBUG_BIN_TO_DOT_FILE_WITH_TS (GST_BIN (self->pipeline),
-            GST_DEBUG_GRAPH_SHOW_ALL, "ferry-error");
-        ferry_stream_shutdown (self, FERRY_STREAM_FAILED, info, "FAILED",
-            info);
-      }
+    case GST_MESSAGE_ERROR:
+      handle_error (self, msg);
       break;
-    }
     case GST_MESSAGE_WARNING:{
       g_autoptr (GError) error = NULL;
       g_autofree char *debug = NULL;
@@ -383,10 +616,6 @@ bus_cb (GstBus *bus, GstMessage *msg, gpointer user_data)
           GST_MESSAGE_SRC_NAME (msg), error->message, debug);
       break;
     }
-    case GST_MESSAGE_EOS:
-      /* Only without viewers: see "ferry-source-eos" in ferry-ingest.c. */
-      on_source_eos (self);
-      break;
     case GST_MESSAGE_LATENCY:
       gst_bin_recalculate_latency (GST_BIN (self->pipeline));
       break;
@@ -399,7 +628,7 @@ bus_cb (GstBus *bus, GstMessage *msg, gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
-/* Main context. */
+/* Main context: the current attempt brought no media in time. */
 static gboolean
 connect_timeout_cb (gpointer user_data)
 {
@@ -408,20 +637,14 @@ connect_timeout_cb (gpointer user_data)
       "%u s", ferry_app_get_config (self->app)->connect_timeout_s);
 
   g_clear_pointer (&self->connect_timeout, g_source_unref);
-  ferry_stream_shutdown (self, FERRY_STREAM_FAILED, info, "FAILED", info);
+  source_lost (self, info, FALSE);
   return G_SOURCE_REMOVE;
 }
 
-/**
- * ferry_stream_start:
- * Builds the pipeline and starts connecting. Status stays PENDING until media reaches a
- * tee; an unreachable source reaches FAILED within the connect timeout at the latest.
- */
-gboolean
-ferry_stream_start (FerryStream *self, GError **error)
+static FerryIngestOptions
+ingest_options (FerryStream *self)
 {
   const FerryConfig *config = ferry_app_get_config (self->app);
-  g_autofree char *pname = g_strdup_printf ("ferry-%s", self->id);
   FerryIngestOptions opts = {
     .uri = self->uri,
     .want_audio = self->has_audio,
@@ -430,11 +653,50 @@ ferry_stream_start (FerryStream *self, GError **error)
     .idle_timeout_s = config->idle_timeout_s,
     .opus_bitrate = config->opus_bitrate,
   };
+  return opts;
+}
+
+/* Main context: a new connection to the origin, feeding the existing chains. */
+static gboolean
+start_source (FerryStream *self, GError **error)
+{
+  const FerryConfig *config = ferry_app_get_config (self->app);
+  FerryIngestOptions opts = ingest_options (self);
+
+  g_return_val_if_fail (self->source == NULL, FALSE);
+  self->source = ferry_source_new (self->pipeline, self->id, self->session++,
+      &opts, &self->ingest, self->timeline, error);
+  if (self->source == NULL)
+    return FALSE;
+  self->connect_timeout = g_timeout_source_new_seconds
+      (config->connect_timeout_s);
+  g_source_set_callback (self->connect_timeout, connect_timeout_cb, self,
+      NULL);
+  g_source_attach (self->connect_timeout, ferry_app_get_context (self->app));
+  if (!ferry_source_start (self->source)) {
+    g_set_error (error, FERRY_ERROR, FERRY_ERROR_INTERNAL,
+        "the RTMP source refused to start");
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/**
+ * ferry_stream_start:
+ * Builds the pipeline and starts connecting. Status stays PENDING until media reaches a
+ * tee; a source that fails is retried with backoff (docs/reconnect.md).
+ */
+gboolean
+ferry_stream_start (FerryStream *self, GError **error)
+{
+  g_autofree char *pname = g_strdup_printf ("ferry-%s", self->id);
+  FerryIngestOptions opts = ingest_options (self);
   g_autoptr (GstBus) bus = NULL;
 
   g_return_val_if_fail (self->pipeline == NULL, FALSE);
 
   self->pipeline = gst_object_ref_sink (gst_pipeline_new (pname));
+  self->timeline = ferry_timeline_new ();
   if (!ferry_ingest_build (GST_BIN (self->pipeline), self->id, &opts,
           &self->ingest, error))
     return FALSE;
@@ -445,35 +707,22 @@ ferry_stream_start (FerryStream *self, GError **error)
       g_object_ref (self), g_object_unref);
   g_source_attach (self->bus_source, ferry_app_get_context (self->app));
 
-  self->connect_timeout = g_timeout_source_new_seconds
-      (config->connect_timeout_s);
-  g_source_set_callback (self->connect_timeout, connect_timeout_cb, self,
-      NULL);
-  g_source_attach (self->connect_timeout, ferry_app_get_context (self->app));
+  self->watchdog = g_timeout_source_new_seconds (1);
+  g_source_set_callback (self->watchdog, watchdog_cb, self, NULL);
+  g_source_attach (self->watchdog, ferry_app_get_context (self->app));
 
+  /* The chains first: their sinks do not preroll, so the pipeline plays at once, and
+   * the source joins it like every later one will. */
   if (gst_element_set_state (self->pipeline,
           GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
     g_set_error (error, FERRY_ERROR, FERRY_ERROR_INTERNAL,
         "the pipeline refused to start");
     return FALSE;
   }
+  if (!start_source (self, error))
+    return FALSE;
   GST_INFO ("stream %s (%s): pulling %s", self->name, self->id, self->uri);
   return TRUE;
-}
-
-static gpointer
-ref_copy (gconstpointer src, gpointer unused)
-{
-  return g_object_ref ((gpointer) src);
-}
-
-static void
-close_viewers (GList **list, const char *status, const char *info)
-{
-  GList *copy = g_list_copy_deep (*list, ref_copy, NULL);
-  for (GList *l = copy; l; l = l->next)
-    ferry_viewer_close (l->data, status, info);
-  g_list_free_full (copy, g_object_unref);
 }
 
 /**
@@ -494,6 +743,9 @@ ferry_stream_shutdown (FerryStream *self, FerryStreamStatus status,
   set_status (self, status, info);
 
   ferry_clear_source (&self->connect_timeout);
+  ferry_clear_source (&self->retry_timer);
+  ferry_clear_source (&self->grace_timer);
+  ferry_clear_source (&self->watchdog);
   close_viewers (&self->waiting, viewer_status, viewer_info);
   close_viewers (&self->viewers, viewer_status, viewer_info);
 
@@ -512,10 +764,11 @@ finish_shutdown (FerryStream *self)
 {
   self->finishing = FALSE;
   ferry_clear_source (&self->bus_source);
-  if (self->pipeline) {
+  if (self->pipeline)
     gst_element_set_state (self->pipeline, GST_STATE_NULL);
-    g_clear_object (&self->pipeline);
-  }
+  g_clear_pointer (&self->source, ferry_source_free);
+  g_clear_object (&self->pipeline);
+  memset (&self->ingest, 0, sizeof self->ingest);
   self->ingest.video_tee = self->ingest.audio_tee = NULL;
   self->ingest.aac_tee = NULL;
   GST_INFO ("stream %s: pipeline stopped", self->name);
@@ -542,9 +795,13 @@ ferry_stream_add_viewer (FerryStream *self, FerryViewer *viewer)
   ferry_viewer_set_stream (viewer, self);
   switch (self->status) {
     case FERRY_STREAM_PENDING:
+    case FERRY_STREAM_RECONNECTING:
       GST_INFO ("stream %s: viewer %s waits for media", self->name,
           ferry_viewer_get_id (viewer));
       self->waiting = g_list_append (self->waiting, g_object_ref (viewer));
+      /* A source that failed already may stay away: bound the wait. */
+      if (self->attempt > 0)
+        hold_viewers (self);
       break;
     case FERRY_STREAM_PLAYING:
       self->viewers = g_list_append (self->viewers, g_object_ref (viewer));
@@ -604,6 +861,18 @@ ferry_stream_to_json (FerryStream *self)
     json_builder_set_member_name (b, "info");
     json_builder_add_string_value (b, self->info);
   }
+  json_builder_set_member_name (b, "reconnecting");
+  json_builder_add_boolean_value (b, self->retry_timer != NULL
+      || (self->attempt > 0 && self->source != NULL));
+  json_builder_set_member_name (b, "reconnectAttempt");
+  json_builder_add_int_value (b, self->attempt);
+  json_builder_set_member_name (b, "reconnects");
+  json_builder_add_int_value (b, self->reconnects);
+  json_builder_set_member_name (b, "lastError");
+  if (self->last_error)
+    json_builder_add_string_value (b, self->last_error);
+  else
+    json_builder_add_null_value (b);
   json_builder_set_member_name (b, "hasAudio");
   json_builder_add_boolean_value (b, self->has_audio);
   json_builder_set_member_name (b, "hasVideo");
@@ -656,7 +925,8 @@ gboolean
 ferry_stream_is_active (FerryStream *self)
 {
   return self->status == FERRY_STREAM_PENDING
-      || self->status == FERRY_STREAM_PLAYING;
+      || self->status == FERRY_STREAM_PLAYING
+      || self->status == FERRY_STREAM_RECONNECTING;
 }
 
 gboolean

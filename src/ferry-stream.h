@@ -17,8 +17,9 @@ G_BEGIN_DECLS
 
 typedef enum
 {
-  FERRY_STREAM_PENDING,
+  FERRY_STREAM_PENDING,         /* connecting, no media yet */
   FERRY_STREAM_PLAYING,
+  FERRY_STREAM_RECONNECTING,    /* was playing, the source is lost: viewers are held */
   FERRY_STREAM_FAILED,
   FERRY_STREAM_STOPPED,
 } FerryStreamStatus;
@@ -44,6 +45,8 @@ const char *ferry_stream_get_uri (FerryStream *self);
 gboolean ferry_stream_is_active (FerryStream *self);
 const char *ferry_stream_status_to_string (FerryStreamStatus status);
 JsonNode *ferry_stream_to_json (FerryStream *self);
+guint ferry_backoff_delay_ms (guint initial_ms, guint max_ms, guint attempt,
+    double r);
 
 /* For viewers (ferry-viewer.c). */
 GstElement *ferry_stream_get_pipeline (FerryStream *self);

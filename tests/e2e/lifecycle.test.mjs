@@ -21,7 +21,7 @@ before(async () => {
   env = await startEnv({ publish: ['cam1', 'gone'], ferry: false });
   const dir = freshDir('ferry-conf');
   const conf = path.join(dir, 'ferry.conf');
-  fs.writeFileSync(conf, '[webrtc]\nice-timeout = 3\n');
+  fs.writeFileSync(conf, '[webrtc]\nice-timeout = 3\n[pull]\ngrace-period = 2\n');
   ferry = await startFerry({ extraArgs: ['--config', conf] });
   await ferry.pullPlaying(env.uri('cam1'), 'cam1');
 }, { timeout: 60000 });
@@ -41,7 +41,7 @@ function procCounts(pid) {
   return { fds, threads };
 }
 
-test('publisher stop: viewers get STOPPED "Stopped by publisher stop", the pull is STOPPED', { timeout: 60000 }, async () => {
+test('publisher stop: after the grace period viewers get STOPPED "Stopped by publisher stop"; the pull retries', { timeout: 60000 }, async () => {
   await ferry.pullPlaying(env.uri('gone'), 'gone');
   const peer = startPeer({ url: ferry.wsUrl, names: ['gone'], seconds: 20, extraArgs: ['-v'] });
   await waitFor('the peer to get PLAYING', () => {
@@ -54,9 +54,12 @@ test('publisher stop: viewers get STOPPED "Stopped by publisher stop", the pull 
   const stopped = withStatus(s, 'STOPPED');
   assert.ok(stopped, `no STOPPED after the publisher stopped: ${JSON.stringify(s.statuses)}`);
   assert.equal(stopped.info, 'Stopped by publisher stop');
-  const pull = await ferry.waitStatus((p) => p.localStreamName === 'gone', 'STOPPED', 5000);
-  assert.match(pull.info, /ended/);
+  const pull = await ferry.find((p) => p.localStreamName === 'gone');
+  assert.equal(pull.status, 'PENDING', JSON.stringify(pull));
+  assert.equal(pull.reconnecting, true, JSON.stringify(pull));
+  assert.match(pull.info, /^reconnecting/);
   assert.equal(pull.viewers, 0);
+  assert.equal((await ferry.terminate({ localStreamName: 'gone' })).status, 200);
 });
 
 test('a viewer that never completes ICE gets FAILED "Failed by ICE timeout" and is freed', { timeout: 60000 }, async () => {

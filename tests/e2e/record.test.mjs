@@ -38,7 +38,8 @@ before(async () => {
   for (const bin of [FFPROBE, FFMPEG]) assert.ok(fs.existsSync(bin), `${bin} is missing`);
   env = await startEnv({ publish: ['cam'], ferry: false });
   recordsDir = path.join(freshDir('records-main'), 'records');
-  ferry = await startFerry({ extraArgs: ['--config', writeConf(`[record]\ndir = ${recordsDir}\n`)] });
+  // reconnect = false: a publisher that stops ends its pull (and recording) at once.
+  ferry = await startFerry({ extraArgs: ['--config', writeConf(`[record]\ndir = ${recordsDir}\n[pull]\nreconnect = false\n`)] });
   segDir = path.join(freshDir('records-seg'), 'records');
   segFerry = await startFerry({
     extraArgs: ['--config', writeConf(`[record]\ndir = ${segDir}\nsegment-duration = 3\n`)],

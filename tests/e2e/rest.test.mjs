@@ -10,7 +10,9 @@ let ferry;
 const PULL = '/rest-api/pull/rtmp/pull';
 
 before(async () => {
-  env = await startEnv({ publish: ['cam1', 'cam2'] });
+  // reconnect = false: the first loss ends a pull, as in WCS (reconnect.test.mjs covers
+  // the default).
+  env = await startEnv({ publish: ['cam1', 'cam2'], ferryConf: '[pull]\nreconnect = false\n' });
   ferry = env.ferry;
 }, { timeout: 60000 });
 
@@ -187,7 +189,7 @@ test('bad input gets the right 4xx and a JSON error; the server stays up', { tim
 
 let deadUri;
 
-test('a dead origin ends FAILED with info within 15 s', { timeout: 25000 }, async () => {
+test('reconnect = false: a dead origin ends FAILED with info within 15 s', { timeout: 25000 }, async () => {
   deadUri = `rtmp://127.0.0.1:${await freePort()}/live/dead`;
   const r = await ferry.pull({ uri: deadUri });
   assert.equal(r.status, 200, r.text);
@@ -196,7 +198,7 @@ test('a dead origin ends FAILED with info within 15 s', { timeout: 25000 }, asyn
   assert.ok(p.info.length > 0, `empty info: ${JSON.stringify(p)}`);
 });
 
-test('an unpublished name on a live origin ends FAILED within 20 s', { timeout: 30000 }, async () => {
+test('reconnect = false: an unpublished name on a live origin ends FAILED within 20 s', { timeout: 30000 }, async () => {
   const uri = env.uri('nobody-publishes-this');
   const r = await ferry.pull({ uri, localStreamName: 'rest-unpublished' });
   assert.equal(r.status, 200, r.text);

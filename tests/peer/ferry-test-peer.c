@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include <glib-unix.h>
 #include <gst/gst.h>
 #include <json-glib/json-glib.h>
 #include <libsoup/soup.h>
@@ -59,6 +60,7 @@ typedef struct
   gchar **wheps;
   gboolean trickle;
   gdouble delete_after;
+  gint progress_ms;             /* 0: no progress lines */
 
   GMainContext *ctx;
   GMainLoop *loop;
@@ -85,6 +87,32 @@ trace (Peer * peer, const gchar * dir, const gchar * text)
   if (peer->verbose)
     g_printerr ("[%7.3f] %s %s\n",
         (g_get_monotonic_time () - peer->start_us) / 1e6, dir, text);
+}
+
+/* main context: one JSON line with every WCS stream's counts so far, for tests that
+ * follow playback while it runs (e.g. through a source outage) */
+static gboolean
+print_progress (gpointer data)
+{
+  Peer *peer = data;
+  GString *line = g_string_new (NULL);
+  guint i;
+
+  g_string_append_printf (line, "{\"progress\":%.3f,\"counts\":{",
+      (g_get_monotonic_time () - peer->start_us) / 1e6);
+  for (i = 0; i < peer->streams->len; i++) {
+    PeerStream *st = peer->streams->pdata[i];
+    guint64 frames, samples;
+    g_autofree gchar *name = g_strescape (peer_stream_get_name (st), NULL);
+
+    peer_stream_get_counts (st, &frames, &samples);
+    g_string_append_printf (line, "%s\"%s\":[%" G_GUINT64_FORMAT ",%"
+        G_GUINT64_FORMAT "]", i ? "," : "", name, frames, samples);
+  }
+  g_string_append (line, "}}");
+  g_printerr ("%s\n", line->str);
+  g_string_free (line, TRUE);
+  return G_SOURCE_CONTINUE;
 }
 
 static GSource *
@@ -391,6 +419,16 @@ on_deadline (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
+/* SIGTERM ends the run early, with the report, as if --seconds had passed */
+static gboolean
+on_sigterm (gpointer data)
+{
+  Peer *peer = data;
+
+  g_main_loop_quit (peer->loop);
+  return G_SOURCE_REMOVE;
+}
+
 static gboolean
 set_flag (gpointer data)
 {
@@ -658,6 +696,9 @@ parse_options (Peer * peer, int *argc, char ***argv)
         "WHEP: PATCH the gathered local candidates once", NULL},
     {"delete-after", 0, 0, G_OPTION_ARG_DOUBLE, &peer->delete_after,
         "WHEP: DELETE the session S seconds after ICE connected", "S"},
+    {"progress", 0, 0, G_OPTION_ARG_INT, &peer->progress_ms,
+        "WCS: print {\"progress\":t,\"counts\":{name:[frames,samples]}} every MS "
+          "ms on stderr", "MS"},
     {"verbose", 'v', 0, G_OPTION_ARG_NONE, &peer->verbose,
         "Trace WebSocket / HTTP traffic on stderr", NULL},
     {NULL}
@@ -788,6 +829,17 @@ main (int argc, char **argv)
       G_PRIORITY_DEFAULT, peer.cancel, on_connected, &peer);
   peer.deadline = attach_timeout (&peer, (guint) (peer.seconds * 1000),
       on_deadline, &peer, NULL);
+  {
+    GSource *sig = g_unix_signal_source_new (SIGTERM);
+    g_source_set_callback (sig, on_sigterm, &peer, NULL);
+    g_source_attach (sig, peer.ctx);
+    g_source_unref (sig);
+  }
+  if (peer.progress_ms > 0) {
+    GSource *progress = attach_timeout (&peer, (guint) peer.progress_ms,
+        print_progress, &peer, NULL);
+    g_source_unref (progress);
+  }
 
   g_main_loop_run (peer.loop);
 

@@ -1,22 +1,34 @@
 // The world one test file runs against: an nginx-rtmp origin, one ffmpeg
 // publisher per stream name, and Ferry. stop() ends everything by pid and
 // is safe to call twice.
+import fs from 'node:fs';
+import path from 'node:path';
 import { startFerry } from './ferry.mjs';
+import { freshDir } from './util.mjs';
 import { startOrigin, startPublisher } from './rtmp.mjs';
 
 /**
  * @param {object} o
  * @param {string[]} o.publish  names published on the origin (application "live")
  * @param {boolean} o.ferry     whether to start Ferry too (default true)
+ * @param {string} o.ferryConf  text of a config file for that Ferry (default none)
  */
-export async function startEnv({ publish = [], ferry = true } = {}) {
+export async function startEnv({ publish = [], ferry = true, ferryConf = null } = {}) {
   const env = { origin: null, publishers: {}, ferry: null };
   try {
     env.origin = await startOrigin();
     // Publishers start in parallel: each waits for its own first frames.
     const pubs = await Promise.all(publish.map((n) => startPublisher(env.origin.url(n), { logName: `ffmpeg-${n}` })));
     publish.forEach((n, i) => { env.publishers[n] = pubs[i]; });
-    if (ferry) env.ferry = await startFerry();
+    if (ferry) {
+      const extraArgs = [];
+      if (ferryConf) {
+        const file = path.join(freshDir('ferry-conf'), 'ferry.conf');
+        fs.writeFileSync(file, ferryConf);
+        extraArgs.push('--config', file);
+      }
+      env.ferry = await startFerry({ extraArgs });
+    }
   } catch (err) {
     await stopEnv(env);
     throw err;

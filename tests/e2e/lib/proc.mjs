@@ -21,6 +21,14 @@ for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
   });
 }
 
+/** Appends every thread's backtrace of a hung process to its log (needs gdb). */
+async function dumpStacks(handle) {
+  const r = await runCommand('gdb', ['-p', String(handle.pid), '-batch', '-nx',
+    '-ex', 'thread apply all bt'], { timeout: 30000 });
+  fs.appendFileSync(handle.logFile, `\n==== stacks at SIGKILL (gdb exit ${r.code}) ====\n`
+    + `${r.stdout}${r.stderr}\n`);
+}
+
 /**
  * Starts `cmd args` with stdout+stderr appended to `logFile`. Returns a
  * handle with {pid, exited (promise of {code, signal}), exitInfo, log(), stop()}.
@@ -52,6 +60,8 @@ export function startProcess(name, cmd, args, { logFile, env, cwd } = {}) {
       try { process.kill(handle.pid, signal); } catch { /* gone */ }
       const res = await Promise.race([handle.exited, sleep(graceMs).then(() => null)]);
       if (res) return { ...res, killed: false };
+      // A hang is only diagnosable from its threads' stacks: keep them in the log.
+      await dumpStacks(handle);
       try { process.kill(-handle.pid, 'SIGKILL'); } catch { /* gone */ }
       const after = await handle.exited;
       return { ...after, killed: true };

@@ -65,6 +65,45 @@ test_shipped_config (void)
   g_assert_true (ferry_config_load_file (c, path, &error));
   g_assert_no_error (error);
   g_assert_null (c->ice_addresses);
+  /* The shipped file documents the built-in defaults. */
+  {
+    g_autoptr (FerryConfig) d = ferry_config_new_default ();
+    g_assert_cmpint (c->reconnect, ==, d->reconnect);
+    g_assert_cmpuint (c->reconnect_initial_ms, ==, d->reconnect_initial_ms);
+    g_assert_cmpuint (c->reconnect_max_ms, ==, d->reconnect_max_ms);
+    g_assert_cmpuint (c->reconnect_attempts, ==, d->reconnect_attempts);
+    g_assert_cmpuint (c->stall_timeout_s, ==, d->stall_timeout_s);
+    g_assert_cmpuint (c->grace_s, ==, d->grace_s);
+  }
+}
+
+static void
+test_reconnect_keys (void)
+{
+  g_autofree char *path = write_tmp ("[pull]\nreconnect = false\n"
+      "reconnect-initial-ms = 250\nreconnect-max-ms = 4000\n"
+      "reconnect-attempts = 7\nstall-timeout = 3\ngrace-period = 0\n");
+  g_autofree char *bad = write_tmp ("[pull]\nreconnect-initial-ms = 5\n");
+  g_autoptr (FerryConfig) c = ferry_config_new_default ();
+  g_autoptr (FerryConfig) c2 = ferry_config_new_default ();
+  g_autoptr (GError) error = NULL;
+
+  g_assert_true (c->reconnect);
+  g_assert_cmpuint (c->grace_s, ==, 10);
+  g_assert_true (ferry_config_load_file (c, path, &error));
+  g_assert_no_error (error);
+  g_assert_false (c->reconnect);
+  g_assert_cmpuint (c->reconnect_initial_ms, ==, 250);
+  g_assert_cmpuint (c->reconnect_max_ms, ==, 4000);
+  g_assert_cmpuint (c->reconnect_attempts, ==, 7);
+  g_assert_cmpuint (c->stall_timeout_s, ==, 3);
+  g_assert_cmpuint (c->grace_s, ==, 0);
+  /* Below the 10 ms floor: refused with the key named. */
+  g_assert_false (ferry_config_load_file (c2, bad, &error));
+  g_assert_nonnull (error);
+  g_assert_nonnull (strstr (error->message, "reconnect-initial-ms"));
+  g_unlink (path);
+  g_unlink (bad);
 }
 
 static void
@@ -101,5 +140,6 @@ main (int argc, char **argv)
   g_test_add_func ("/config/load", test_load);
   g_test_add_func ("/config/shipped", test_shipped_config);
   g_test_add_func ("/config/errors", test_errors);
+  g_test_add_func ("/config/reconnect", test_reconnect_keys);
   return g_test_run ();
 }

@@ -1,57 +1,13 @@
-/* ferry-stream.c — see ferry-stream.h. Main context only. */
-#include "ferry-stream.h"
+/* ferry-stream.c — see ferry-stream.h: the stream's lifecycle, viewers, recording and
+ * pull object. Its connection to the origin is in ferry-stream-source.c. Main context
+ * only. */
+#include "ferry-stream-private.h"
 #include "ferry-errors.h"
-#include "ferry-ingest.h"
 #include "ferry-invoke.h"
-#include "ferry-recorder.h"
-#include "ferry-source.h"
-#include "ferry-viewer.h"
 
-GST_DEBUG_CATEGORY_STATIC (ferry_stream_debug);
+GST_DEBUG_CATEGORY (ferry_stream_debug);
 #define GST_CAT_DEFAULT ferry_stream_debug
 
-struct _FerryStream
-{
-  GObject parent;
-
-  FerryApp *app;                /* borrowed: the app outlives its streams */
-  char *id;                     /* localMediaSessionId */
-  char *name;                   /* localStreamName */
-  char *uri;
-  gboolean has_audio, has_video, record;
-
-  FerryStreamStatus status;
-  char *info;                   /* why FAILED/STOPPED, in words */
-  gboolean stopping;
-
-  GstElement *pipeline;
-  FerryIngest ingest;
-  GSource *bus_source;
-  GSource *connect_timeout;     /* the current attempt has no media yet */
-
-  /* Reconnects (docs/reconnect.md): the chains, tees and branches stay; only the source
-   * is replaced. */
-  FerryTimeline *timeline;      /* owned: running time across sources */
-  FerrySource *source;          /* owned: the current connection; NULL between attempts */
-  guint session;                /* number of the next source */
-  guint attempt;                /* failed connections in a row */
-  guint reconnects;             /* outages recovered from */
-  char *last_error;             /* why the source was last lost */
-  char *outage_error;           /* why the playing source was lost (the outage began) */
-  gboolean outage_clean;        /* … and whether the origin ended the stream cleanly */
-  gint64 lost_us;               /* monotonic time the playing source was lost */
-  gint64 retry_us;              /* monotonic time of the next attempt */
-  GSource *retry_timer;
-  GSource *grace_timer;         /* viewers are held until it fires */
-  GSource *watchdog;            /* stall detection */
-
-  FerryRecorder *recorder;      /* owned: the current or last recording, or NULL */
-  char *record_info;            /* why recording could not start */
-  gboolean finishing;           /* shutdown waits for the recorder to finalise */
-
-  GList *viewers;               /* FerryViewer*, owned: attached to the tees */
-  GList *waiting;               /* FerryViewer*, owned: waiting for PLAYING */
-};
 
 G_DEFINE_TYPE (FerryStream, ferry_stream, G_TYPE_OBJECT)
 
@@ -63,8 +19,7 @@ ferry_stream_dispose (GObject *object)
   /* Normally already done by shutdown; this covers a stream dropped while active. */
   ferry_clear_source (&self->bus_source);
   ferry_clear_source (&self->connect_timeout);
-  ferry_clear_source (&self->retry_timer);
-  ferry_clear_source (&self->grace_timer);
+  ferry_outage_cancel (&self->outage);
   ferry_clear_source (&self->watchdog);
   if (self->pipeline)
     gst_element_set_state (self->pipeline, GST_STATE_NULL);
@@ -87,8 +42,7 @@ ferry_stream_finalize (GObject *object)
   g_free (self->uri);
   g_free (self->info);
   g_free (self->record_info);
-  g_free (self->last_error);
-  g_free (self->outage_error);
+  ferry_outage_clear (&self->outage);
   G_OBJECT_CLASS (ferry_stream_parent_class)->finalize (object);
 }
 
@@ -126,6 +80,7 @@ ferry_stream_new (FerryApp *app, const char *uri, const char *name,
   self->has_video = has_video;
   self->record = record;
   self->status = FERRY_STREAM_PENDING;
+  ferry_outage_init (&self->outage, ferry_app_get_context (app));
   return self;
 }
 
@@ -149,8 +104,8 @@ ferry_stream_status_to_string (FerryStreamStatus status)
   return "FAILED";
 }
 
-static void
-set_status (FerryStream *self, FerryStreamStatus status, const char *info)
+void
+ferry_stream_set_status (FerryStream *self, FerryStreamStatus status, const char *info)
 {
   GST_INFO ("stream %s (%s): %s → %s%s%s", self->name, self->id,
       ferry_stream_status_to_string (self->status),
@@ -185,8 +140,8 @@ recording (FerryStream *self)
   return st == FERRY_RECORDER_RECORDING || st == FERRY_RECORDER_STOPPING;
 }
 
-static gboolean
-start_recording (FerryStream *self, GError **error)
+gboolean
+ferry_stream_start_recording (FerryStream *self, GError **error)
 {
   g_autoptr (GError) local = NULL;
 
@@ -232,7 +187,7 @@ ferry_stream_record_start (FerryStream *self, GError **error)
   }
   self->record = TRUE;
   if (self->status == FERRY_STREAM_PLAYING)
-    return start_recording (self, error);
+    return ferry_stream_start_recording (self, error);
   return TRUE;
 }
 
@@ -260,8 +215,8 @@ ref_copy (gconstpointer src, gpointer unused)
   return g_object_ref ((gpointer) src);
 }
 
-static void
-close_viewers (GList **list, const char *status, const char *info)
+void
+ferry_stream_close_viewers (GList **list, const char *status, const char *info)
 {
   GList *copy = g_list_copy_deep (*list, ref_copy, NULL);
   for (GList *l = copy; l; l = l->next)
@@ -270,8 +225,8 @@ close_viewers (GList **list, const char *status, const char *info)
 }
 
 /* Main context: viewers held for the stream attach now that media flows. */
-static void
-attach_waiting (FerryStream *self)
+void
+ferry_stream_attach_waiting (FerryStream *self)
 {
   GList *waiting = g_steal_pointer (&self->waiting);
 
@@ -289,398 +244,6 @@ attach_waiting (FerryStream *self)
   g_list_free_full (waiting, g_object_unref);
 }
 
-/* Main context: media reached a tee for the first time. */
-static void
-on_playing (FerryStream *self)
-{
-  if (self->status != FERRY_STREAM_PENDING)
-    return;
-  set_status (self, FERRY_STREAM_PLAYING, NULL);
-  ferry_clear_source (&self->grace_timer);
-  if (self->record)
-    start_recording (self, NULL);
-  attach_waiting (self);
-}
-
-/* Main context: the current source delivers media. After an outage the viewers, whose
- * branches stayed attached, resume with it. */
-static void
-on_source_media (FerryStream *self, guint session)
-{
-  if (self->source == NULL || ferry_source_get_session (self->source) != session)
-    return;
-  ferry_clear_source (&self->connect_timeout);
-  self->attempt = 0;
-  if (self->status != FERRY_STREAM_RECONNECTING)
-    return;
-  self->reconnects++;
-  GST_INFO ("stream %s: the source is back after %" G_GINT64_FORMAT " ms",
-      self->name, (g_get_monotonic_time () - self->lost_us) / 1000);
-  set_status (self, FERRY_STREAM_PLAYING, NULL);
-  ferry_clear_source (&self->grace_timer);
-  attach_waiting (self);
-}
-
-/* Main context: the grace period of an outage ran out. Viewers are told how the source
- * went (what began the outage, not the failed attempts after it); the pull itself goes
- * on retrying. */
-static gboolean
-grace_cb (gpointer user_data)
-{
-  FerryStream *self = user_data;
-  gboolean clean = self->outage_error ? self->outage_clean : FALSE;
-  const char *status = clean ? "STOPPED" : "FAILED";
-  const char *info = clean ? "Stopped by publisher stop"
-      : self->outage_error ? self->outage_error : self->last_error;
-
-  g_clear_pointer (&self->grace_timer, g_source_unref);
-  GST_INFO ("stream %s: the grace period ran out; %u viewer(s) get %s", self->name,
-      ferry_stream_get_n_viewers (self), status);
-  close_viewers (&self->waiting, status, info);
-  close_viewers (&self->viewers, status, info);
-  return G_SOURCE_REMOVE;
-}
-
-/* Main context: viewers are waiting through an outage (or for a source that failed
- * already): bound the wait. */
-static void
-hold_viewers (FerryStream *self)
-{
-  guint grace = ferry_app_get_config (self->app)->grace_s;
-
-  if (self->grace_timer != NULL || ferry_stream_get_n_viewers (self) == 0)
-    return;
-  self->grace_timer = g_timeout_source_new_seconds (grace);
-  g_source_set_callback (self->grace_timer, grace_cb, self, NULL);
-  g_source_attach (self->grace_timer, ferry_app_get_context (self->app));
-}
-
-/**
- * ferry_backoff_delay_ms:
- * @attempt: 1 for the first retry
- * @r: a random number in [0, 1)
- * Returns: the wait before @attempt: @initial_ms doubled per attempt up to @max_ms, with
- * "equal jitter" (the upper half is random), so that many pulls of one origin that went
- * down together do not all come back at the same instant.
- */
-guint
-ferry_backoff_delay_ms (guint initial_ms, guint max_ms, guint attempt, double r)
-{
-  guint64 d = initial_ms;
-
-  for (guint i = 1; i < attempt && d < max_ms; i++)
-    d *= 2;
-  d = MIN (d, (guint64) MAX (max_ms, initial_ms));
-  return (guint) (d / 2 + (guint64) (r * (double) (d - d / 2)));
-}
-
-static gboolean start_source (FerryStream *self, GError **error);
-static void source_lost (FerryStream *self, const char *reason,
-    gboolean clean);
-
-static gboolean
-retry_cb (gpointer user_data)
-{
-  FerryStream *self = user_data;
-  g_autoptr (GError) error = NULL;
-
-  g_clear_pointer (&self->retry_timer, g_source_unref);
-  GST_INFO ("stream %s: reconnecting, attempt %u", self->name, self->attempt);
-  if (!start_source (self, &error))
-    source_lost (self, error->message, FALSE);
-  return G_SOURCE_REMOVE;
-}
-
-/* Main context: the current source is gone (error, end of stream, stall, no media in
- * time). Drop it and try again after the backoff, or give up. */
-static void
-source_lost (FerryStream *self, const char *reason, gboolean clean)
-{
-  const FerryConfig *config = ferry_app_get_config (self->app);
-  guint delay;
-  g_autofree char *info = NULL;
-
-  if (self->stopping)
-    return;
-  ferry_clear_source (&self->connect_timeout);
-  g_clear_pointer (&self->source, ferry_source_free);
-  g_free (self->last_error);
-  self->last_error = g_strdup (reason);
-  if (self->status == FERRY_STREAM_PLAYING) {
-    g_free (self->outage_error);
-    self->outage_error = g_strdup (reason);
-    self->outage_clean = clean;
-  }
-  self->attempt++;
-  GST_WARNING ("stream %s: source lost (%s), %u failed attempt(s) in a row",
-      self->name, reason, self->attempt);
-
-  if (!config->reconnect
-      || (config->reconnect_attempts > 0
-          && self->attempt > config->reconnect_attempts)) {
-    if (config->reconnect)
-      info = g_strdup_printf ("%s (gave up after %u attempts)", reason,
-          config->reconnect_attempts);
-    ferry_stream_shutdown (self, clean ? FERRY_STREAM_STOPPED :
-        FERRY_STREAM_FAILED, info ? info : reason, clean ? "STOPPED" : "FAILED",
-        clean ? "Stopped by publisher stop" : reason);
-    return;
-  }
-
-  delay = ferry_backoff_delay_ms (config->reconnect_initial_ms,
-      config->reconnect_max_ms, self->attempt, g_random_double ());
-  if (self->status == FERRY_STREAM_PLAYING) {
-    self->lost_us = g_get_monotonic_time ();
-    self->status = FERRY_STREAM_RECONNECTING;
-  }
-  info = g_strdup_printf ("reconnecting (attempt %u in %u ms): %s",
-      self->attempt, delay, reason);
-  set_status (self, self->status, info);
-  self->retry_us = g_get_monotonic_time () + (gint64) delay * 1000;
-  self->retry_timer = g_timeout_source_new (delay);
-  g_source_set_callback (self->retry_timer, retry_cb, self, NULL);
-  g_source_attach (self->retry_timer, ferry_app_get_context (self->app));
-  hold_viewers (self);
-}
-
-/* The source ended. After media it is an unpublish; before any media it is rtmp2src's
- * idle-timeout on a name nobody publishes (nginx-rtmp keeps such players waiting). */
-static void
-on_source_eos (FerryStream *self, guint session)
-{
-  g_autofree char *info = NULL;
-
-  if (self->source == NULL || ferry_source_get_session (self->source) != session)
-    return;
-  if (ferry_source_has_media (self->source)) {
-    source_lost (self, "the origin ended the stream (unpublished)", TRUE);
-    return;
-  }
-  info = g_strdup_printf ("stream not found on origin: no media within %u s "
-      "(is it published?)", ferry_app_get_config (self->app)->idle_timeout_s);
-  source_lost (self, info, FALSE);
-}
-
-/* Main context, every second: a source that had media and went quiet is stalled (a
- * publisher paused with its connection open: nothing errors, nothing ends). */
-static gboolean
-watchdog_cb (gpointer user_data)
-{
-  FerryStream *self = user_data;
-  guint limit = ferry_app_get_config (self->app)->stall_timeout_s;
-  g_autofree char *info = NULL;
-
-  if (self->source == NULL || !ferry_source_has_media (self->source)
-      || ferry_source_get_idle_us (self->source) < (gint64) limit * G_USEC_PER_SEC)
-    return G_SOURCE_CONTINUE;
-  info = g_strdup_printf ("the source stalled: no media for %u s", limit);
-  source_lost (self, info, FALSE);
-  return G_SOURCE_CONTINUE;
-}
-
-static FerryViewer *
-find_viewer_of (FerryStream *self, GstObject *src)
-{
-  for (GList *l = self->viewers; l; l = l->next) {
-    GstElement *bin = ferry_viewer_get_bin (l->data);
-    if (bin && (src == GST_OBJECT (bin)
-            || gst_object_has_as_ancestor (src, GST_OBJECT (bin))))
-      return l->data;
-  }
-  return NULL;
-}
-
-/* Whether @src lives in a branch ("viewer-<id>" or "recorder-<name>" bins), attached or
- * already being detached: an error there must never fail the whole stream. */
-static gboolean
-is_in_viewer_branch (GstObject *src)
-{
-  g_autoptr (GstObject) o = gst_object_ref (src);
-
-  while (o != NULL) {
-    GstObject *parent;
-    if (GST_IS_BIN (o) && (g_str_has_prefix (GST_OBJECT_NAME (o), "viewer-")
-            || g_str_has_prefix (GST_OBJECT_NAME (o), "recorder-")))
-      return TRUE;
-    parent = gst_object_get_parent (o);
-    gst_object_unref (g_steal_pointer (&o));
-    o = parent;
-  }
-  return FALSE;
-}
-
-/* rtmp2src's messages are precise but technical; keep them, and say whether the origin
- * answered "no such stream" or could not be reached. */
-static char *
-describe_error (GError *error)
-{
-  if (error->domain == GST_RESOURCE_ERROR
-      && error->code == GST_RESOURCE_ERROR_NOT_FOUND)
-    return g_strdup_printf ("stream not found on origin: %s", error->message);
-  return g_strdup_printf ("origin connection failed: %s", error->message);
-}
-
-static void
-handle_element_message (FerryStream *self, GstMessage *msg)
-{
-  const GstStructure *s = gst_message_get_structure (msg);
-  guint session = 0;
-
-  if (s == NULL)
-    return;
-  gst_structure_get_uint (s, "session", &session);
-  if (gst_structure_has_name (s, "ferry-media-flowing")) {
-    GST_DEBUG ("stream %s: %s flowing", self->name,
-        gst_structure_get_string (s, "kind"));
-    on_playing (self);
-  } else if (gst_structure_has_name (s, "ferry-source-media")) {
-    on_source_media (self, session);
-  } else if (gst_structure_has_name (s, "ferry-source-eos")) {
-    on_source_eos (self, session);
-  } else if (gst_structure_has_name (s, "ferry-unsupported-codec")) {
-    const char *kind = gst_structure_get_string (s, "kind");
-    g_autofree char *info = g_strdup_printf ("unsupported %s codec: %s",
-        kind, gst_structure_get_string (s, "caps"));
-    if (self->source && !ferry_source_contains (self->source,
-            GST_MESSAGE_SRC (msg)))
-      return;
-    /* A missing track is not fatal as long as the other one plays; a wanted but
-     * unplayable track is, because viewers would get a black or silent picture. Retrying
-     * would not change the codec. */
-    ferry_stream_shutdown (self, FERRY_STREAM_FAILED, info, "FAILED", info);
-  }
-}
-
-static void
-handle_error (FerryStream *self, GstMessage *msg)
-{
-  g_autoptr (GError) error = NULL;
-  g_autofree char *debug = NULL;
-  g_autofree char *info = NULL;
-  GstObject *src = GST_MESSAGE_SRC (msg);
-  FerryViewer *viewer;
-
-  gst_message_parse_error (msg, &error, &debug);
-  viewer = find_viewer_of (self, src);
-  if (viewer != NULL) {
-    GST_WARNING ("stream %s: viewer %s failed: %s (%s)", self->name,
-        ferry_viewer_get_id (viewer), error->message, debug);
-    ferry_viewer_close (viewer, "FAILED", "Failed by error");
-    return;
-  }
-  if (is_in_viewer_branch (src)) {
-    GST_INFO ("stream %s: error from a closed viewer's branch: %s",
-        self->name, error->message);
-    return;
-  }
-  if (ferry_source_is_source_object (src, self->id)) {
-    if (self->source == NULL || !ferry_source_contains (self->source, src)) {
-      GST_DEBUG ("stream %s: error from a source already replaced: %s",
-          self->name, error->message);
-      return;
-    }
-    GST_WARNING ("stream %s: %s (%s)", self->name, error->message, debug);
-    info = describe_error (error);
-    source_lost (self, info, FALSE);
-    return;
-  }
-  /* The chains themselves failed: nothing a reconnect would mend. */
-  GST_WARNING ("stream %s: %s (%s)", self->name, error->message, debug);
-  GST_DEBUG_BIN_TO_DOT_FILE_WITH_TS (GST_BIN (self->pipeline),
-      GST_DEBUG_GRAPH_SHOW_ALL, "ferry-error");
-  ferry_stream_shutdown (self, FERRY_STREAM_FAILED, error->message, "FAILED",
-      error->message);
-}
-
-/* Main context (the watch is attached to the app's context). */
-static gboolean
-bus_cb (GstBus *bus, GstMessage *msg, gpointer user_data)
-{
-  FerryStream *self = user_data;
-
-  if (self->recorder && (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR
-          || GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ELEMENT
-          || GST_MESSAGE_TYPE (msg) == GST_MESSAGE_WARNING)
-      && ferry_recorder_handle_message (self->recorder, msg))
-    return G_SOURCE_CONTINUE;
-
-  switch (GST_MESSAGE_TYPE (msg)) {
-    case GST_MESSAGE_ERROR:
-      handle_error (self, msg);
-      break;
-    case GST_MESSAGE_WARNING:{
-      g_autoptr (GError) error = NULL;
-      g_autofree char *debug = NULL;
-      gst_message_parse_warning (msg, &error, &debug);
-      GST_WARNING ("stream %s: %s: %s (%s)", self->name,
-          GST_MESSAGE_SRC_NAME (msg), error->message, debug);
-      break;
-    }
-    case GST_MESSAGE_LATENCY:
-      gst_bin_recalculate_latency (GST_BIN (self->pipeline));
-      break;
-    case GST_MESSAGE_ELEMENT:
-      handle_element_message (self, msg);
-      break;
-    default:
-      break;
-  }
-  return G_SOURCE_CONTINUE;
-}
-
-/* Main context: the current attempt brought no media in time. */
-static gboolean
-connect_timeout_cb (gpointer user_data)
-{
-  FerryStream *self = user_data;
-  g_autofree char *info = g_strdup_printf ("no media from the source within "
-      "%u s", ferry_app_get_config (self->app)->connect_timeout_s);
-
-  g_clear_pointer (&self->connect_timeout, g_source_unref);
-  source_lost (self, info, FALSE);
-  return G_SOURCE_REMOVE;
-}
-
-static FerryIngestOptions
-ingest_options (FerryStream *self)
-{
-  const FerryConfig *config = ferry_app_get_config (self->app);
-  FerryIngestOptions opts = {
-    .uri = self->uri,
-    .want_audio = self->has_audio,
-    .want_video = self->has_video,
-    .rtmp_timeout_s = config->rtmp_timeout_s,
-    .idle_timeout_s = config->idle_timeout_s,
-    .opus_bitrate = config->opus_bitrate,
-  };
-  return opts;
-}
-
-/* Main context: a new connection to the origin, feeding the existing chains. */
-static gboolean
-start_source (FerryStream *self, GError **error)
-{
-  const FerryConfig *config = ferry_app_get_config (self->app);
-  FerryIngestOptions opts = ingest_options (self);
-
-  g_return_val_if_fail (self->source == NULL, FALSE);
-  self->source = ferry_source_new (self->pipeline, self->id, self->session++,
-      &opts, &self->ingest, self->timeline, error);
-  if (self->source == NULL)
-    return FALSE;
-  self->connect_timeout = g_timeout_source_new_seconds
-      (config->connect_timeout_s);
-  g_source_set_callback (self->connect_timeout, connect_timeout_cb, self,
-      NULL);
-  g_source_attach (self->connect_timeout, ferry_app_get_context (self->app));
-  if (!ferry_source_start (self->source)) {
-    g_set_error (error, FERRY_ERROR, FERRY_ERROR_INTERNAL,
-        "the RTMP source refused to start");
-    return FALSE;
-  }
-  return TRUE;
-}
-
 /**
  * ferry_stream_start:
  * Builds the pipeline and starts connecting. Status stays PENDING until media reaches a
@@ -690,7 +253,7 @@ gboolean
 ferry_stream_start (FerryStream *self, GError **error)
 {
   g_autofree char *pname = g_strdup_printf ("ferry-%s", self->id);
-  FerryIngestOptions opts = ingest_options (self);
+  FerryIngestOptions opts = ferry_stream_ingest_options (self);
   g_autoptr (GstBus) bus = NULL;
 
   g_return_val_if_fail (self->pipeline == NULL, FALSE);
@@ -703,12 +266,12 @@ ferry_stream_start (FerryStream *self, GError **error)
 
   bus = gst_pipeline_get_bus (GST_PIPELINE (self->pipeline));
   self->bus_source = gst_bus_create_watch (bus);
-  g_source_set_callback (self->bus_source, (GSourceFunc) G_CALLBACK (bus_cb),
+  g_source_set_callback (self->bus_source, (GSourceFunc) G_CALLBACK (ferry_stream_bus_cb),
       g_object_ref (self), g_object_unref);
   g_source_attach (self->bus_source, ferry_app_get_context (self->app));
 
   self->watchdog = g_timeout_source_new_seconds (1);
-  g_source_set_callback (self->watchdog, watchdog_cb, self, NULL);
+  g_source_set_callback (self->watchdog, ferry_stream_watchdog_cb, self, NULL);
   g_source_attach (self->watchdog, ferry_app_get_context (self->app));
 
   /* The chains first: their sinks do not preroll, so the pipeline plays at once, and
@@ -719,7 +282,7 @@ ferry_stream_start (FerryStream *self, GError **error)
         "the pipeline refused to start");
     return FALSE;
   }
-  if (!start_source (self, error))
+  if (!ferry_stream_start_source (self, error))
     return FALSE;
   GST_INFO ("stream %s (%s): pulling %s", self->name, self->id, self->uri);
   return TRUE;
@@ -740,14 +303,13 @@ ferry_stream_shutdown (FerryStream *self, FerryStreamStatus status,
   if (self->stopping)
     return;
   self->stopping = TRUE;
-  set_status (self, status, info);
+  ferry_stream_set_status (self, status, info);
 
   ferry_clear_source (&self->connect_timeout);
-  ferry_clear_source (&self->retry_timer);
-  ferry_clear_source (&self->grace_timer);
+  ferry_outage_cancel (&self->outage);
   ferry_clear_source (&self->watchdog);
-  close_viewers (&self->waiting, viewer_status, viewer_info);
-  close_viewers (&self->viewers, viewer_status, viewer_info);
+  ferry_stream_close_viewers (&self->waiting, viewer_status, viewer_info);
+  ferry_stream_close_viewers (&self->viewers, viewer_status, viewer_info);
 
   /* A recording is finalised with EOS before the pipeline stops (house-style E7); the
    * recorder's done callback (or its timeout) continues here. */
@@ -800,8 +362,8 @@ ferry_stream_add_viewer (FerryStream *self, FerryViewer *viewer)
           ferry_viewer_get_id (viewer));
       self->waiting = g_list_append (self->waiting, g_object_ref (viewer));
       /* A source that failed already may stay away: bound the wait. */
-      if (self->attempt > 0)
-        hold_viewers (self);
+      if (self->outage.attempt > 0)
+        ferry_stream_hold_viewers (self);
       break;
     case FERRY_STREAM_PLAYING:
       self->viewers = g_list_append (self->viewers, g_object_ref (viewer));
@@ -861,18 +423,7 @@ ferry_stream_to_json (FerryStream *self)
     json_builder_set_member_name (b, "info");
     json_builder_add_string_value (b, self->info);
   }
-  json_builder_set_member_name (b, "reconnecting");
-  json_builder_add_boolean_value (b, self->retry_timer != NULL
-      || (self->attempt > 0 && self->source != NULL));
-  json_builder_set_member_name (b, "reconnectAttempt");
-  json_builder_add_int_value (b, self->attempt);
-  json_builder_set_member_name (b, "reconnects");
-  json_builder_add_int_value (b, self->reconnects);
-  json_builder_set_member_name (b, "lastError");
-  if (self->last_error)
-    json_builder_add_string_value (b, self->last_error);
-  else
-    json_builder_add_null_value (b);
+  ferry_outage_add_json (&self->outage, b, self->source != NULL);
   json_builder_set_member_name (b, "hasAudio");
   json_builder_add_boolean_value (b, self->has_audio);
   json_builder_set_member_name (b, "hasVideo");

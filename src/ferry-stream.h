@@ -45,8 +45,6 @@ const char *ferry_stream_get_uri (FerryStream *self);
 gboolean ferry_stream_is_active (FerryStream *self);
 const char *ferry_stream_status_to_string (FerryStreamStatus status);
 JsonNode *ferry_stream_to_json (FerryStream *self);
-guint ferry_backoff_delay_ms (guint initial_ms, guint max_ms, guint attempt,
-    double r);
 
 /* For viewers (ferry-viewer.c). */
 GstElement *ferry_stream_get_pipeline (FerryStream *self);

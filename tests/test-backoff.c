@@ -1,6 +1,6 @@
 /* Unit tests for the reconnect backoff (ferry_backoff_delay_ms, docs/reconnect.md). */
 #include <gst/gst.h>
-#include "ferry-stream.h"
+#include "ferry-outage.h"
 
 static void
 test_doubling_and_cap (void)

@@ -1,0 +1,70 @@
+/* ferry-stream-private.h — FerryStream's fields and the functions its two files share:
+ * ferry-stream.c (lifecycle, viewers, recording, the pull object) and ferry-stream-source.c
+ * (the connection to the origin: bus watch, losses, retries, grace period, stall
+ * watchdog). Main context only. Not for other modules.
+ */
+#pragma once
+
+#include "ferry-stream.h"
+#include "ferry-ingest.h"
+#include "ferry-outage.h"
+#include "ferry-recorder.h"
+#include "ferry-source.h"
+#include "ferry-viewer.h"
+
+G_BEGIN_DECLS
+
+GST_DEBUG_CATEGORY_EXTERN (ferry_stream_debug);
+
+struct _FerryStream
+{
+  GObject parent;
+
+  FerryApp *app;                /* borrowed: the app outlives its streams */
+  char *id;                     /* localMediaSessionId */
+  char *name;                   /* localStreamName */
+  char *uri;
+  gboolean has_audio, has_video, record;
+
+  FerryStreamStatus status;
+  char *info;                   /* why FAILED/STOPPED, in words */
+  gboolean stopping;
+
+  GstElement *pipeline;
+  FerryIngest ingest;
+  GSource *bus_source;
+  GSource *connect_timeout;     /* the current attempt has no media yet */
+
+  /* Reconnects (docs/reconnect.md): the chains, tees and branches stay; only the source
+   * is replaced. */
+  FerryTimeline *timeline;      /* owned: running time across sources */
+  FerrySource *source;          /* owned: the current connection; NULL between attempts */
+  guint session;                /* number of the next source */
+  FerryOutage outage;           /* attempts, backoff and grace timers */
+  GSource *watchdog;            /* stall detection */
+
+  FerryRecorder *recorder;      /* owned: the current or last recording, or NULL */
+  char *record_info;            /* why recording could not start */
+  gboolean finishing;           /* shutdown waits for the recorder to finalise */
+
+  GList *viewers;               /* FerryViewer*, owned: attached to the tees */
+  GList *waiting;               /* FerryViewer*, owned: waiting for PLAYING */
+};
+
+/* ferry-stream.c */
+void ferry_stream_set_status (FerryStream *self, FerryStreamStatus status,
+    const char *info);
+void ferry_stream_close_viewers (GList **list, const char *status,
+    const char *info);
+void ferry_stream_attach_waiting (FerryStream *self);
+gboolean ferry_stream_start_recording (FerryStream *self, GError **error);
+
+/* ferry-stream-source.c */
+gboolean ferry_stream_bus_cb (GstBus *bus, GstMessage *msg,
+    gpointer user_data);
+gboolean ferry_stream_watchdog_cb (gpointer user_data);
+FerryIngestOptions ferry_stream_ingest_options (FerryStream *self);
+gboolean ferry_stream_start_source (FerryStream *self, GError **error);
+void ferry_stream_hold_viewers (FerryStream *self);
+
+G_END_DECLS

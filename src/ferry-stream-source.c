@@ -1,0 +1,363 @@
+/* ferry-stream-source.c — a FerryStream's connection to the origin (docs/reconnect.md):
+ * its bus watch, starting a FerrySource per attempt, turning errors, ends, stalls and
+ * connect timeouts into losses, the backoff before the next attempt, and the grace period
+ * that bounds how long viewers are held. Main context only (the bus watch and every timer
+ * are attached to the app's context).
+ */
+#include "ferry-stream-private.h"
+#include "ferry-errors.h"
+#include "ferry-invoke.h"
+
+#define GST_CAT_DEFAULT ferry_stream_debug
+
+/* Main context: media reached a tee for the first time. */
+static void
+on_playing (FerryStream *self)
+{
+  if (self->status != FERRY_STREAM_PENDING)
+    return;
+  ferry_stream_set_status (self, FERRY_STREAM_PLAYING, NULL);
+  ferry_outage_release (&self->outage);
+  if (self->record)
+    ferry_stream_start_recording (self, NULL);
+  ferry_stream_attach_waiting (self);
+}
+
+/* Main context: the current source delivers media. After an outage the viewers, whose
+ * branches stayed attached, resume with it. */
+static void
+on_source_media (FerryStream *self, guint session)
+{
+  if (self->source == NULL || ferry_source_get_session (self->source) != session)
+    return;
+  gint64 away_ms;
+
+  ferry_clear_source (&self->connect_timeout);
+  away_ms = ferry_outage_recovered (&self->outage,
+      self->status == FERRY_STREAM_RECONNECTING);
+  if (self->status != FERRY_STREAM_RECONNECTING)
+    return;
+  GST_INFO ("stream %s: the source is back after %" G_GINT64_FORMAT " ms",
+      self->name, away_ms);
+  ferry_stream_set_status (self, FERRY_STREAM_PLAYING, NULL);
+  ferry_stream_attach_waiting (self);
+}
+
+/* Main context: the grace period of an outage ran out. Viewers are told how the source
+ * went (what began the outage, not the failed attempts after it); the pull itself goes
+ * on retrying. */
+static gboolean
+grace_cb (gpointer user_data)
+{
+  FerryStream *self = user_data;
+  const char *info = NULL;
+  const char *status = ferry_outage_viewer_end (&self->outage, &info);
+
+  ferry_outage_grace_fired (&self->outage);
+  GST_INFO ("stream %s: the grace period ran out; %u viewer(s) get %s", self->name,
+      ferry_stream_get_n_viewers (self), status);
+  ferry_stream_close_viewers (&self->waiting, status, info);
+  ferry_stream_close_viewers (&self->viewers, status, info);
+  return G_SOURCE_REMOVE;
+}
+
+/* Main context: viewers are waiting through an outage (or for a source that failed
+ * already): bound the wait. */
+void
+ferry_stream_hold_viewers (FerryStream *self)
+{
+  if (ferry_stream_get_n_viewers (self) > 0)
+    ferry_outage_hold (&self->outage,
+        ferry_app_get_config (self->app)->grace_s, grace_cb, self);
+}
+
+static void source_lost (FerryStream *self, const char *reason,
+    gboolean clean);
+
+static gboolean
+retry_cb (gpointer user_data)
+{
+  FerryStream *self = user_data;
+  g_autoptr (GError) error = NULL;
+
+  ferry_outage_retry_fired (&self->outage);
+  GST_INFO ("stream %s: reconnecting, attempt %u", self->name,
+      self->outage.attempt);
+  if (!ferry_stream_start_source (self, &error))
+    source_lost (self, error->message, FALSE);
+  return G_SOURCE_REMOVE;
+}
+
+/* Main context: the current source is gone (error, end of stream, stall, no media in
+ * time). Drop it and try again after the backoff, or give up. */
+static void
+source_lost (FerryStream *self, const char *reason, gboolean clean)
+{
+  const FerryConfig *config = ferry_app_get_config (self->app);
+  gboolean was_playing = self->status == FERRY_STREAM_PLAYING;
+  gint delay;
+  g_autofree char *info = NULL;
+
+  if (self->stopping)
+    return;
+  ferry_clear_source (&self->connect_timeout);
+  g_clear_pointer (&self->source, ferry_source_free);
+  delay = ferry_outage_lost (&self->outage, config, reason, clean,
+      was_playing);
+  GST_WARNING ("stream %s: source lost (%s), %u failed attempt(s) in a row",
+      self->name, reason, self->outage.attempt);
+
+  if (delay < 0) {
+    if (config->reconnect)
+      info = g_strdup_printf ("%s (gave up after %u attempts)", reason,
+          config->reconnect_attempts);
+    ferry_stream_shutdown (self, clean ? FERRY_STREAM_STOPPED :
+        FERRY_STREAM_FAILED, info ? info : reason, clean ? "STOPPED" : "FAILED",
+        clean ? "Stopped by publisher stop" : reason);
+    return;
+  }
+  info = ferry_outage_describe (&self->outage, delay);
+  ferry_stream_set_status (self, was_playing ? FERRY_STREAM_RECONNECTING : self->status,
+      info);
+  ferry_outage_schedule (&self->outage, delay, retry_cb, self);
+  ferry_stream_hold_viewers (self);
+}
+
+/* The source ended. After media it is an unpublish; before any media it is rtmp2src's
+ * idle-timeout on a name nobody publishes (nginx-rtmp keeps such players waiting). */
+static void
+on_source_eos (FerryStream *self, guint session)
+{
+  g_autofree char *info = NULL;
+
+  if (self->source == NULL || ferry_source_get_session (self->source) != session)
+    return;
+  if (ferry_source_has_media (self->source)) {
+    source_lost (self, "the origin ended the stream (unpublished)", TRUE);
+    return;
+  }
+  info = g_strdup_printf ("stream not found on origin: no media within %u s "
+      "(is it published?)", ferry_app_get_config (self->app)->idle_timeout_s);
+  source_lost (self, info, FALSE);
+}
+
+/* Main context, every second: a source that had media and went quiet is stalled (a
+ * publisher paused with its connection open: nothing errors, nothing ends). */
+gboolean
+ferry_stream_watchdog_cb (gpointer user_data)
+{
+  FerryStream *self = user_data;
+  guint limit = ferry_app_get_config (self->app)->stall_timeout_s;
+  g_autofree char *info = NULL;
+
+  if (self->source == NULL || !ferry_source_has_media (self->source)
+      || ferry_source_get_idle_us (self->source) < (gint64) limit * G_USEC_PER_SEC)
+    return G_SOURCE_CONTINUE;
+  info = g_strdup_printf ("the source stalled: no media for %u s", limit);
+  source_lost (self, info, FALSE);
+  return G_SOURCE_CONTINUE;
+}
+
+static FerryViewer *
+find_viewer_of (FerryStream *self, GstObject *src)
+{
+  for (GList *l = self->viewers; l; l = l->next) {
+    GstElement *bin = ferry_viewer_get_bin (l->data);
+    if (bin && (src == GST_OBJECT (bin)
+            || gst_object_has_as_ancestor (src, GST_OBJECT (bin))))
+      return l->data;
+  }
+  return NULL;
+}
+
+/* Whether @src lives in a branch ("viewer-<id>" or "recorder-<name>" bins), attached or
+ * already being detached: an error there must never fail the whole stream. */
+static gboolean
+is_in_viewer_branch (GstObject *src)
+{
+  g_autoptr (GstObject) o = gst_object_ref (src);
+
+  while (o != NULL) {
+    GstObject *parent;
+    if (GST_IS_BIN (o) && (g_str_has_prefix (GST_OBJECT_NAME (o), "viewer-")
+            || g_str_has_prefix (GST_OBJECT_NAME (o), "recorder-")))
+      return TRUE;
+    parent = gst_object_get_parent (o);
+    gst_object_unref (g_steal_pointer (&o));
+    o = parent;
+  }
+  return FALSE;
+}
+
+/* rtmp2src's messages are precise but technical; keep them, and say whether the origin
+ * answered "no such stream" or could not be reached. */
+static char *
+describe_error (GError *error)
+{
+  if (error->domain == GST_RESOURCE_ERROR
+      && error->code == GST_RESOURCE_ERROR_NOT_FOUND)
+    return g_strdup_printf ("stream not found on origin: %s", error->message);
+  return g_strdup_printf ("origin connection failed: %s", error->message);
+}
+
+static void
+handle_element_message (FerryStream *self, GstMessage *msg)
+{
+  const GstStructure *s = gst_message_get_structure (msg);
+  guint session = 0;
+
+  if (s == NULL)
+    return;
+  gst_structure_get_uint (s, "session", &session);
+  if (gst_structure_has_name (s, "ferry-media-flowing")) {
+    GST_DEBUG ("stream %s: %s flowing", self->name,
+        gst_structure_get_string (s, "kind"));
+    on_playing (self);
+  } else if (gst_structure_has_name (s, "ferry-source-media")) {
+    on_source_media (self, session);
+  } else if (gst_structure_has_name (s, "ferry-source-eos")) {
+    on_source_eos (self, session);
+  } else if (gst_structure_has_name (s, "ferry-unsupported-codec")) {
+    const char *kind = gst_structure_get_string (s, "kind");
+    g_autofree char *info = g_strdup_printf ("unsupported %s codec: %s",
+        kind, gst_structure_get_string (s, "caps"));
+    if (self->source && !ferry_source_contains (self->source,
+            GST_MESSAGE_SRC (msg)))
+      return;
+    /* A missing track is not fatal as long as the other one plays; a wanted but
+     * unplayable track is, because viewers would get a black or silent picture. Retrying
+     * would not change the codec. */
+    ferry_stream_shutdown (self, FERRY_STREAM_FAILED, info, "FAILED", info);
+  }
+}
+
+static void
+handle_error (FerryStream *self, GstMessage *msg)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *debug = NULL;
+  g_autofree char *info = NULL;
+  GstObject *src = GST_MESSAGE_SRC (msg);
+  FerryViewer *viewer;
+
+  gst_message_parse_error (msg, &error, &debug);
+  viewer = find_viewer_of (self, src);
+  if (viewer != NULL) {
+    GST_WARNING ("stream %s: viewer %s failed: %s (%s)", self->name,
+        ferry_viewer_get_id (viewer), error->message, debug);
+    ferry_viewer_close (viewer, "FAILED", "Failed by error");
+    return;
+  }
+  if (is_in_viewer_branch (src)) {
+    GST_INFO ("stream %s: error from a closed viewer's branch: %s",
+        self->name, error->message);
+    return;
+  }
+  if (ferry_source_is_source_object (src, self->id)) {
+    if (self->source == NULL || !ferry_source_contains (self->source, src)) {
+      GST_DEBUG ("stream %s: error from a source already replaced: %s",
+          self->name, error->message);
+      return;
+    }
+    GST_WARNING ("stream %s: %s (%s)", self->name, error->message, debug);
+    info = describe_error (error);
+    source_lost (self, info, FALSE);
+    return;
+  }
+  /* The chains themselves failed: nothing a reconnect would mend. */
+  GST_WARNING ("stream %s: %s (%s)", self->name, error->message, debug);
+  GST_DEBUG_BIN_TO_DOT_FILE_WITH_TS (GST_BIN (self->pipeline),
+      GST_DEBUG_GRAPH_SHOW_ALL, "ferry-error");
+  ferry_stream_shutdown (self, FERRY_STREAM_FAILED, error->message, "FAILED",
+      error->message);
+}
+
+/* Main context (the watch is attached to the app's context). */
+gboolean
+ferry_stream_bus_cb (GstBus *bus, GstMessage *msg, gpointer user_data)
+{
+  FerryStream *self = user_data;
+
+  if (self->recorder && (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR
+          || GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ELEMENT
+          || GST_MESSAGE_TYPE (msg) == GST_MESSAGE_WARNING)
+      && ferry_recorder_handle_message (self->recorder, msg))
+    return G_SOURCE_CONTINUE;
+
+  switch (GST_MESSAGE_TYPE (msg)) {
+    case GST_MESSAGE_ERROR:
+      handle_error (self, msg);
+      break;
+    case GST_MESSAGE_WARNING:{
+      g_autoptr (GError) error = NULL;
+      g_autofree char *debug = NULL;
+      gst_message_parse_warning (msg, &error, &debug);
+      GST_WARNING ("stream %s: %s: %s (%s)", self->name,
+          GST_MESSAGE_SRC_NAME (msg), error->message, debug);
+      break;
+    }
+    case GST_MESSAGE_LATENCY:
+      gst_bin_recalculate_latency (GST_BIN (self->pipeline));
+      break;
+    case GST_MESSAGE_ELEMENT:
+      handle_element_message (self, msg);
+      break;
+    default:
+      break;
+  }
+  return G_SOURCE_CONTINUE;
+}
+
+/* Main context: the current attempt brought no media in time. */
+static gboolean
+connect_timeout_cb (gpointer user_data)
+{
+  FerryStream *self = user_data;
+  g_autofree char *info = g_strdup_printf ("no media from the source within "
+      "%u s", ferry_app_get_config (self->app)->connect_timeout_s);
+
+  g_clear_pointer (&self->connect_timeout, g_source_unref);
+  source_lost (self, info, FALSE);
+  return G_SOURCE_REMOVE;
+}
+
+FerryIngestOptions
+ferry_stream_ingest_options (FerryStream *self)
+{
+  const FerryConfig *config = ferry_app_get_config (self->app);
+  FerryIngestOptions opts = {
+    .uri = self->uri,
+    .want_audio = self->has_audio,
+    .want_video = self->has_video,
+    .rtmp_timeout_s = config->rtmp_timeout_s,
+    .idle_timeout_s = config->idle_timeout_s,
+    .opus_bitrate = config->opus_bitrate,
+  };
+  return opts;
+}
+
+/* Main context: a new connection to the origin, feeding the existing chains. */
+gboolean
+ferry_stream_start_source (FerryStream *self, GError **error)
+{
+  const FerryConfig *config = ferry_app_get_config (self->app);
+  FerryIngestOptions opts = ferry_stream_ingest_options (self);
+
+  g_return_val_if_fail (self->source == NULL, FALSE);
+  self->source = ferry_source_new (self->pipeline, self->id, self->session++,
+      &opts, &self->ingest, self->timeline, error);
+  if (self->source == NULL)
+    return FALSE;
+  self->connect_timeout = g_timeout_source_new_seconds
+      (config->connect_timeout_s);
+  g_source_set_callback (self->connect_timeout, connect_timeout_cb, self,
+      NULL);
+  g_source_attach (self->connect_timeout, ferry_app_get_context (self->app));
+  if (!ferry_source_start (self->source)) {
+    g_set_error (error, FERRY_ERROR, FERRY_ERROR_INTERNAL,
+        "the RTMP source refused to start");
+    return FALSE;
+  }
+  return TRUE;
+}
+

@@ -84,12 +84,12 @@ ${control ? `http {
  * signal to `rtmpUrl` with ffmpeg, in real time. Resolves once ffmpeg has
  * sent frames (it is publishing); returns {url, proc, stop()}.
  */
-export async function startPublisher(rtmpUrl, { logName = 'ffmpeg' } = {}) {
+export async function startPublisher(rtmpUrl, { logName = 'ffmpeg', size = '640x360', audioRate = 44100 } = {}) {
   const dir = freshDir(logName);
   const args = [
     '-hide_banner', '-nostdin', '-loglevel', 'info', '-stats',
-    '-re', '-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=30',
-    '-re', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=44100',
+    '-re', '-f', 'lavfi', '-i', `testsrc2=size=${size}:rate=30`,
+    '-re', '-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=${audioRate}`,
     '-c:v', 'libx264', '-preset', 'veryfast', '-tune', 'zerolatency', '-bf', '0', '-g', '60',
     '-pix_fmt', 'yuv420p',
     '-c:a', 'aac', '-b:a', '96k',

@@ -61,7 +61,9 @@ typedef struct
   gboolean need_keyframe;
   /* any thread */
   gint media;                   /* atomic: a buffer went through */
+  gint video, audio;            /* atomic: a buffer of that track went through */
   GMutex lock;
+  gint64 first_media_us;        /* monotonic time of the first buffer, under @lock */
   gint64 last_media_us;         /* monotonic time of the last buffer, under @lock */
 } Shared;
 
@@ -149,7 +151,10 @@ buffer_cb (GstPad *pad, GstPadProbeInfo *info, Shared *s)
 
   g_mutex_lock (&s->lock);
   s->last_media_us = g_get_monotonic_time ();
+  if (s->first_media_us == 0)
+    s->first_media_us = s->last_media_us;
   g_mutex_unlock (&s->lock);
+  g_atomic_int_set (video ? &s->video : &s->audio, 1);
   if (video && s->need_keyframe) {
     if (GST_BUFFER_FLAG_IS_SET (buf, GST_BUFFER_FLAG_DELTA_UNIT))
       return GST_PAD_PROBE_DROP;
@@ -438,6 +443,26 @@ ferry_source_get_idle_us (FerrySource *self)
   last = self->shared->last_media_us;
   g_mutex_unlock (&self->shared->lock);
   return last == 0 ? 0 : g_get_monotonic_time () - last;
+}
+
+/* Whether a buffer of @kind ("video" or "audio") went into the chains. */
+gboolean
+ferry_source_has_track (FerrySource *self, const char *kind)
+{
+  return g_atomic_int_get (g_str_equal (kind, "video") ? &self->shared->video
+      : &self->shared->audio) != 0;
+}
+
+/* Microseconds since the first buffer (0 before it). */
+gint64
+ferry_source_get_media_age_us (FerrySource *self)
+{
+  gint64 first;
+
+  g_mutex_lock (&self->shared->lock);
+  first = self->shared->first_media_us;
+  g_mutex_unlock (&self->shared->lock);
+  return first == 0 ? 0 : g_get_monotonic_time () - first;
 }
 
 /* Whether @object is this source's bin or inside it. */

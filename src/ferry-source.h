@@ -48,6 +48,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (FerrySource, ferry_source_free)
 guint ferry_source_get_session (FerrySource *self);
 gboolean ferry_source_has_media (FerrySource *self);
 gint64 ferry_source_get_idle_us (FerrySource *self);
+gint64 ferry_source_get_media_age_us (FerrySource *self);
+gboolean ferry_source_has_track (FerrySource *self, const char *kind);
 gboolean ferry_source_contains (FerrySource *self, GstObject *object);
 gboolean ferry_source_is_source_object (GstObject *object, const char *id);
 

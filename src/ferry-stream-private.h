@@ -41,6 +41,8 @@ struct _FerryStream
   FerrySource *source;          /* owned: the current connection; NULL between attempts */
   guint session;                /* number of the next source */
   FerryOutage outage;           /* attempts, backoff and grace timers */
+  gboolean had_video, had_audio;        /* some source delivered that track */
+  guint track_checked;          /* session + 1 whose tracks were compared */
   GSource *watchdog;            /* stall detection */
 
   FerryRecorder *recorder;      /* owned: the current or last recording, or NULL */

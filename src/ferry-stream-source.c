@@ -141,6 +141,39 @@ on_source_eos (FerryStream *self, guint session)
   source_lost (self, info, FALSE);
 }
 
+/* Main context: a source that came back with a track less than before (the publisher now
+ * sends only audio, say) would leave its viewers with a black picture or silence: once the
+ * new source has delivered for @limit s without it, they are ended with the reason. The
+ * pull plays on with what it has; viewers who join now get what is there. */
+static void
+check_tracks (FerryStream *self, guint limit)
+{
+  guint session = ferry_source_get_session (self->source);
+  const char *missing = NULL;
+  g_autofree char *info = NULL;
+
+  self->had_video |= ferry_source_has_track (self->source, "video");
+  self->had_audio |= ferry_source_has_track (self->source, "audio");
+  if (self->track_checked == session + 1 || session == 0
+      || ferry_source_get_media_age_us (self->source)
+      < (gint64) limit * G_USEC_PER_SEC)
+    return;
+  self->track_checked = session + 1;
+  if (self->had_video && !ferry_source_has_track (self->source, "video"))
+    missing = "video";
+  else if (self->had_audio && !ferry_source_has_track (self->source, "audio"))
+    missing = "audio";
+  if (missing == NULL)
+    return;
+  info = g_strdup_printf ("the source came back without %s", missing);
+  GST_WARNING ("stream %s: %s; its %u viewer(s) are ended", self->name, info,
+      ferry_stream_get_n_viewers (self));
+  ferry_stream_close_viewers (&self->viewers, "FAILED", info);
+  /* Later viewers negotiate afresh and get what is there. */
+  self->had_video = ferry_source_has_track (self->source, "video");
+  self->had_audio = ferry_source_has_track (self->source, "audio");
+}
+
 /* Main context, every second: a source that had media and went quiet is stalled (a
  * publisher paused with its connection open: nothing errors, nothing ends). */
 gboolean
@@ -150,11 +183,14 @@ ferry_stream_watchdog_cb (gpointer user_data)
   guint limit = ferry_app_get_config (self->app)->stall_timeout_s;
   g_autofree char *info = NULL;
 
-  if (self->source == NULL || !ferry_source_has_media (self->source)
-      || ferry_source_get_idle_us (self->source) < (gint64) limit * G_USEC_PER_SEC)
+  if (self->source == NULL || !ferry_source_has_media (self->source))
     return G_SOURCE_CONTINUE;
-  info = g_strdup_printf ("the source stalled: no media for %u s", limit);
-  source_lost (self, info, FALSE);
+  if (ferry_source_get_idle_us (self->source) >= (gint64) limit * G_USEC_PER_SEC) {
+    info = g_strdup_printf ("the source stalled: no media for %u s", limit);
+    source_lost (self, info, FALSE);
+    return G_SOURCE_CONTINUE;
+  }
+  check_tracks (self, limit);
   return G_SOURCE_CONTINUE;
 }
 

@@ -376,6 +376,33 @@ test('the origin server dies and comes back on its port: the peer resumes; a sta
     }
   });
 
+test('a source that comes back without video: its viewers get FAILED with the reason instead of a black picture; the pull plays on',
+  { timeout: 60000 }, async (t) => {
+    await publish('cam4');
+    await ferry.pullPlaying(origin.url('cam4'), 'cam4');
+    const peer = startPeer({ url: `ws://127.0.0.1:${ferry.wsPort}/`, names: ['cam4'], seconds: 40, extraArgs: ['--progress', '200'] });
+    try {
+      await peerResumes(peer, 'cam4', { frames: 0, samples: 0 }, { frames: 20, samples: 24000 });
+      await unpublish('cam4');
+      await waitOutage('cam4', /unpublished/);
+      const back = Date.now();
+      await publish('cam4', { video: false });
+      const res = await peer.result;
+      const ms = Date.now() - back;
+      const s = res.report.streams.find((x) => x.name === 'cam4');
+      const last = s.statuses[s.statuses.length - 1];
+      t.diagnostic(`${ms} ms after the audio-only publisher was up: ${JSON.stringify(last)}`);
+      assert.deepEqual(last, { status: 'FAILED', info: 'the source came back without video' });
+      assert.ok(ms < 3000 + 5000, `ended after ${ms} ms (stall-timeout 3 s)`);
+      const p = await ferry.find(byName('cam4'));
+      assert.equal(p.status, 'PLAYING', JSON.stringify(p));
+    } finally {
+      await peer.proc.stop();
+      await ferry.terminate({ localStreamName: 'cam4' });
+      await unpublish('cam4');
+    }
+  });
+
 test('hundreds of reconnect cycles leave fds, threads and RSS flat (200 refused connections, 30 dropped sessions with media)',
   { timeout: 120000 }, async (t) => {
     await withFerry('[pull]\nreconnect-initial-ms = 10\nreconnect-max-ms = 10\n', async (f) => {

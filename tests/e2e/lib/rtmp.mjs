@@ -84,14 +84,14 @@ ${control ? `http {
  * signal to `rtmpUrl` with ffmpeg, in real time. Resolves once ffmpeg has
  * sent frames (it is publishing); returns {url, proc, stop()}.
  */
-export async function startPublisher(rtmpUrl, { logName = 'ffmpeg', size = '640x360', audioRate = 44100 } = {}) {
+export async function startPublisher(rtmpUrl, { logName = 'ffmpeg', size = '640x360', audioRate = 44100, video = true } = {}) {
   const dir = freshDir(logName);
   const args = [
     '-hide_banner', '-nostdin', '-loglevel', 'info', '-stats',
-    '-re', '-f', 'lavfi', '-i', `testsrc2=size=${size}:rate=30`,
+    ...(video ? ['-re', '-f', 'lavfi', '-i', `testsrc2=size=${size}:rate=30`] : []),
     '-re', '-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=${audioRate}`,
-    '-c:v', 'libx264', '-preset', 'veryfast', '-tune', 'zerolatency', '-bf', '0', '-g', '60',
-    '-pix_fmt', 'yuv420p',
+    ...(video ? ['-c:v', 'libx264', '-preset', 'veryfast', '-tune', 'zerolatency', '-bf', '0', '-g', '60',
+      '-pix_fmt', 'yuv420p'] : []),
     '-c:a', 'aac', '-b:a', '96k',
     '-f', 'flv', rtmpUrl,
   ];
@@ -101,7 +101,8 @@ export async function startPublisher(rtmpUrl, { logName = 'ffmpeg', size = '640x
   await waitFor(`ffmpeg publishing to ${rtmpUrl}`, async () => {
     const log = proc.log();
     if (proc.exitInfo) throw fatal(`ffmpeg exited early: ${log.slice(-2000)}`);
-    const m = [...log.matchAll(/frame=\s*(\d+)/g)].pop();
+    // Audio only: no frame counter; "size=  NkB" grows once data is written.
+    const m = [...log.matchAll(video ? /frame=\s*(\d+)/g : /size=\s*(\d+)/g)].pop();
     return m && Number(m[1]) > 0;
   }, { timeout: 15000, interval: 200 });
   return { url: rtmpUrl, proc, stop: () => proc.stop() };

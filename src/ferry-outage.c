@@ -42,6 +42,17 @@ ferry_outage_lost (FerryOutage *self, const FerryConfig *config,
 {
   g_free (self->last_error);
   self->last_error = g_strdup (reason);
+  /* rtmp2src ends with the same EOS whether the origin unpublished the stream or the
+   * connection closed under it. After an unpublish the origin still takes connections
+   * (nginx-rtmp holds the player until a publisher comes back); if the very first retry
+   * cannot even connect, the origin went away: the outage was a lost connection. */
+  if (!was_playing && self->attempt == 1 && self->began_clean
+      && g_str_has_prefix (reason, FERRY_OUTAGE_CONNECTION_FAILED)) {
+    g_free (self->began_error);
+    self->began_error = g_strdup_printf ("lost the connection to the origin "
+        "(then %s)", reason);
+    self->began_clean = FALSE;
+  }
   if (was_playing) {
     g_free (self->began_error);
     self->began_error = g_strdup (reason);
@@ -154,6 +165,11 @@ ferry_outage_add_json (FerryOutage *self, JsonBuilder *b, gboolean connecting)
   json_builder_set_member_name (b, "lastError");
   if (self->last_error)
     json_builder_add_string_value (b, self->last_error);
+  else
+    json_builder_add_null_value (b);
+  json_builder_set_member_name (b, "outageCause");
+  if (self->began_error && (self->retry_timer != NULL || self->attempt > 0))
+    json_builder_add_string_value (b, self->began_error);
   else
     json_builder_add_null_value (b);
 }

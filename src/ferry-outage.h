@@ -13,6 +13,9 @@
 
 G_BEGIN_DECLS
 
+/* How reasons of failed connections begin (ferry-stream-source.c words them). */
+#define FERRY_OUTAGE_CONNECTION_FAILED "origin connection failed: "
+
 typedef struct
 {
   GMainContext *ctx;            /* borrowed: the app's */

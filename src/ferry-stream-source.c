@@ -233,7 +233,7 @@ describe_error (GError *error)
   if (error->domain == GST_RESOURCE_ERROR
       && error->code == GST_RESOURCE_ERROR_NOT_FOUND)
     return g_strdup_printf ("stream not found on origin: %s", error->message);
-  return g_strdup_printf ("origin connection failed: %s", error->message);
+  return g_strdup_printf (FERRY_OUTAGE_CONNECTION_FAILED "%s", error->message);
 }
 
 static void

@@ -321,6 +321,25 @@ test('grace period: viewers get STOPPED "Stopped by publisher stop" when the sou
       const s2 = r2.report.streams[0];
       t.diagnostic(`a new viewer after the return: ${s2.videoFrames} frames, ${s2.audioSamples} samples`);
       assert.ok(s2.videoFrames > 30 && s2.audioSamples > 48000, JSON.stringify(s2));
+
+      // An origin that dies: its viewers get FAILED with the lost connection, not STOPPED.
+      const o3 = await startOrigin();
+      const pub3 = await startPublisher(o3.url('far'), { logName: 'ffmpeg-far' });
+      try {
+        await f.pullPlaying(o3.url('far'), 'far');
+        const peer3 = startPeer({ url: f.wsUrl, names: ['far'], seconds: 40, extraArgs: ['--progress', '200'] });
+        await peerResumes(peer3, 'far', { frames: 0, samples: 0 }, { frames: 20, samples: 24000 });
+        await o3.kill();
+        const r3 = await peer3.result;
+        const s3 = r3.report.streams[0];
+        const last3 = s3.statuses[s3.statuses.length - 1];
+        t.diagnostic(`origin killed under a viewer: ${JSON.stringify(last3)}`);
+        assert.equal(last3.status, 'FAILED', JSON.stringify(s3.statuses));
+        assert.match(last3.info, /^lost the connection to the origin/);
+      } finally {
+        await pub3.stop();
+        await o3.stop();
+      }
     });
   });
 
@@ -339,8 +358,11 @@ test('the origin server dies and comes back on its port: the peer resumes; a sta
       // SIGKILL: the TCP connection is reset under rtmp2src, no unpublish is sent.
       await o2.kill();
       await pub.stop();
-      const p = await waitOutage('edge', /origin connection failed|not found|stalled|ended/);
-      t.diagnostic(`origin killed: ${p.info}`);
+      // rtmp2src reports the closed connection as an end of stream; the first retry, refused,
+      // tells that the origin is gone.
+      const p = await waitOutage('edge', /^origin connection failed: .*refused/i);
+      t.diagnostic(`origin killed: ${p.info}; outageCause: ${p.outageCause}`);
+      assert.match(p.outageCause, /^lost the connection to the origin/);
       await sleep(2000);
       const o2b = await startOrigin({ port: o2.port });
       pub = await startPublisher(o2b.url('edge'), { logName: 'ffmpeg-edge2' });

@@ -11,6 +11,8 @@ FERRY_DEBUG_CATEGORY_LAZY (ferry_source_debug, "ferry-source",
 
 /* Two consecutive sessions never overlap in running time by less than this. */
 #define MIN_STEP (20 * GST_MSECOND)
+/* Media may run at most this far ahead of the pipeline clock (see hold_back). */
+#define MAX_LEAD (1 * GST_SECOND)
 
 struct _FerryTimeline
 {
@@ -59,6 +61,7 @@ typedef struct
   gboolean offset_set;
   GstClockTimeDiff offset;      /* added to every PTS/DTS of this session */
   gboolean need_keyframe;
+  gboolean held_back;           /* hold_back() acted (logged once) */
   /* any thread */
   gint media;                   /* atomic: a buffer went through */
   gint video, audio;            /* atomic: a buffer of that track went through */
@@ -141,6 +144,32 @@ shift (GstClockTime t, GstClockTimeDiff offset)
   return t + offset;
 }
 
+/* Streaming thread: an origin that sends faster than real time (a publisher that stalled
+ * and then sends the seconds it missed in a burst) would put the stream seconds ahead of
+ * the clock for good, and receivers that pace by RTP time stalled on it (measured: a few
+ * frames in 15 s). Live viewers want now, not the backlog: the offset is taken back so that
+ * no buffer runs more than MAX_LEAD ahead; the burst is squeezed into that second. */
+static void
+hold_back (Shared *s, GstBuffer *buf)
+{
+  GstClockTime ts = GST_BUFFER_DTS_IS_VALID (buf) ? GST_BUFFER_DTS (buf)
+      : GST_BUFFER_PTS (buf);
+  GstClockTime now, out;
+
+  if (!GST_CLOCK_TIME_IS_VALID (ts))
+    return;
+  now = gst_element_get_current_running_time (s->pipeline);
+  out = shift (ts, s->offset);
+  if (!GST_CLOCK_TIME_IS_VALID (now) || out <= now + MAX_LEAD)
+    return;
+  if (!s->held_back)
+    GST_INFO ("%s: session %u: the origin sends faster than real time "
+        "(%" GST_TIME_FORMAT " ahead); holding it to %" GST_TIME_FORMAT,
+        s->id, s->session, GST_TIME_ARGS (out - now), GST_TIME_ARGS (MAX_LEAD));
+  s->held_back = TRUE;
+  s->offset -= (GstClockTimeDiff) (out - now - MAX_LEAD);
+}
+
 /* Streaming thread. */
 static GstPadProbeReturn
 buffer_cb (GstPad *pad, GstPadProbeInfo *info, Shared *s)
@@ -162,6 +191,8 @@ buffer_cb (GstPad *pad, GstPadProbeInfo *info, Shared *s)
   }
   if (!s->offset_set)
     set_offset (s, buf);
+  else
+    hold_back (s, buf);
   buf = gst_buffer_make_writable (buf);
   GST_BUFFER_PTS (buf) = shift (GST_BUFFER_PTS (buf), s->offset);
   GST_BUFFER_DTS (buf) = shift (GST_BUFFER_DTS (buf), s->offset);

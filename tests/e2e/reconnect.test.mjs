@@ -343,7 +343,7 @@ test('grace period: viewers get STOPPED "Stopped by publisher stop" when the sou
     });
   });
 
-test('the origin server dies and comes back on its port: the peer resumes; a stalled publisher is detected, replaced, and the peer resumes',
+test('the origin server dies and comes back on its port: the peer resumes; a stalled publisher is detected, and the peer resumes when it sends again',
   { timeout: 90000 }, async (t) => {
     const o2 = await startOrigin();
     let pub = await startPublisher(o2.url('edge'), { logName: 'ffmpeg-edge' });
@@ -377,14 +377,12 @@ test('the origin server dies and comes back on its port: the peer resumes; a sta
       const st = await waitOutage('cam3', /stalled/, 10000);
       t.diagnostic(`stall detected after ${Date.now() - stopped} ms: ${st.info}`);
       assert.ok(Date.now() - stopped < 3000 + 2500, 'stall-timeout is 3 s');
-      // The encoder is replaced (SIGCONT would make ffmpeg burst the seconds it missed;
-      // see docs/reconnect.md, known limits).
-      await publishers.cam3.proc.stop({ signal: 'SIGKILL' });
-      delete publishers.cam3;
+      // SIGCONT: ffmpeg sends the seconds it missed in a burst, faster than real time.
+      await sleep(1000);
       const base3 = peerCounts(peer, 'cam3');
-      await publish('cam3');
+      process.kill(publishers.cam3.proc.pid, 'SIGCONT');
       const ms3 = await peerResumes(peer, 'cam3', base3);
-      t.diagnostic(`cam3: decoding again ${ms3} ms after a new publisher was up`);
+      t.diagnostic(`cam3: decoding again ${ms3} ms after SIGCONT`);
       assert.ok(ms3 < 3000, `resumed after ${ms3} ms`);
       await peer.proc.stop({ graceMs: 10000 });
       const res = await peer.result;

@@ -141,6 +141,7 @@ handle_play (Client *c, JsonObject *payload)
   ferry_json_get_string (payload, "sdp", &sdp, NULL);
   ferry_json_get_string (payload, "mediaProvider", &provider, NULL);
 
+  /* An id the client sent with the wrong JSON type is as unusable as none. */
   if (msid == NULL || *msid == '\0') {
     send_status (c, NULL, name, TRUE, TRUE, "FAILED", "MediaSessionId is null");
     return;
@@ -150,9 +151,13 @@ handle_play (Client *c, JsonObject *payload)
         "MediaSessionId is already in use");
     return;
   }
+  /* MSE and WSPlayer send a placeholder SDP Ferry cannot answer: the SDK's own
+   * "unusable SDP" text (wcs-websocket-protocol.md §7, §8). */
   if (provider != NULL && g_strcmp0 (provider, "WebRTC") != 0) {
+    GST_INFO ("client %s: play %s: media provider %s is not supported", c->id,
+        name, provider);
     send_status (c, msid, name, TRUE, TRUE, "FAILED",
-        "Media provider is not supported: only WebRTC");
+        "Failed to add stream to proxy");
     return;
   }
   if (name != NULL)
@@ -168,6 +173,15 @@ handle_play (Client *c, JsonObject *payload)
     GST_INFO ("client %s: play %s: %s", c->id, name, error->message);
     send_status (c, msid, name, TRUE, TRUE, "FAILED",
         "Failed to add stream to proxy");
+    return;
+  }
+  /* Said now rather than when the stream plays: a viewer of a PENDING pull would
+   * otherwise wait for media it can never take. */
+  if (!ferry_viewer_offers_codec (viewer)) {
+    GST_INFO ("client %s: play %s: the offer has neither Opus nor H.264 "
+        "(packetization-mode 1)", c->id, name);
+    g_object_unref (viewer);
+    send_status (c, msid, name, TRUE, TRUE, "FAILED", "No common codecs");
     return;
   }
   play = g_new0 (Play, 1);
@@ -195,6 +209,30 @@ handle_stop (Client *c, JsonObject *payload)
   if (p == NULL)
     return;
   ferry_viewer_close (p->viewer, "STOPPED", "Stopped by user");
+}
+
+/* stream.available() (§6.2): the SDK resolves only on the string "true" (it compares
+ * with ==, so a JSON true would reject). Available means playStream would be
+ * accepted now: a pull of that name that is PENDING or PLAYING. */
+static void
+handle_available (Client *c, JsonObject *payload)
+{
+  FerryRegistry *registry = ferry_app_get_registry (c->sig->app);
+  const char *msid = NULL, *name = NULL;
+  g_autoptr (FerryStream) stream = NULL;
+  gboolean available;
+
+  if (payload == NULL)
+    return;
+  ferry_json_get_string (payload, "mediaSessionId", &msid, NULL);
+  ferry_json_get_string (payload, "name", &name, NULL);
+  if (name != NULL)
+    stream = ferry_registry_lookup_name (registry, name);
+  available = stream != NULL && ferry_stream_is_active (stream);
+  GST_DEBUG ("client %s: %s available: %s", c->id, name,
+      available ? "yes" : "no");
+  client_send (c, ferry_wcs_available_stream (msid, name, available,
+          available ? NULL : "Stream not found"));
 }
 
 static void
@@ -245,6 +283,8 @@ message_cb (SoupWebsocketConnection *conn, gint type, GBytes *message,
     handle_play (c, payload);
   else if (g_str_equal (name, "stopStream"))
     handle_stop (c, payload);
+  else if (g_str_equal (name, "availableStream"))
+    handle_available (c, payload);
   else if (g_str_equal (name, "pong"))
     handle_pong (c);
   else if (g_str_equal (name, "ping"))

@@ -119,6 +119,19 @@ ferry_viewer_get_id (FerryViewer *self)
   return self->id;
 }
 
+/**
+ * ferry_viewer_offers_codec:
+ * Whether the offer has something Ferry can send at all: Opus on an audio m-line or
+ * H.264 packetization-mode 1 on a video m-line. Which of those the stream has is only
+ * known at attach time.
+ */
+gboolean
+ferry_viewer_offers_codec (FerryViewer *self)
+{
+  return (self->info.audio_mline >= 0 && self->info.opus_pt >= 0)
+      || (self->info.video_mline >= 0 && self->info.h264_pt >= 0);
+}
+
 /* Returns: (transfer none) (nullable) */
 GstElement *
 ferry_viewer_get_bin (FerryViewer *self)

@@ -499,7 +499,11 @@ ferry_viewer_attach (FerryViewer *self, FerryStream *stream, GError **error)
       && self->info.h264_pt >= 0;
   gboolean audio = atee && self->info.audio_mline >= 0
       && self->info.opus_pt >= 0;
-  g_autofree char *name = g_strdup_printf ("viewer-%s", self->id);
+  /* The serial keeps bin names unique in the pipeline: mediaSessionIds come from
+   * clients, and two sockets may well send the same one. */
+  static gint serial;
+  g_autofree char *name = g_strdup_printf ("viewer-%d-%s",
+      g_atomic_int_add (&serial, 1), self->id);
   GError *local = NULL;
   GstPad *pad;
 

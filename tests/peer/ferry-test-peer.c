@@ -42,6 +42,10 @@ GST_DEBUG_CATEGORY_STATIC (peer_debug);
 #define HTTP_TIMEOUT_S 5
 /* how long cancelled WHEP requests get to report back at the end */
 #define DRAIN_WAIT_MS 2000
+/* --until-decoded: what counts as "played" (half a second of each track) */
+#define UNTIL_VIDEO_FRAMES 15
+#define UNTIL_AUDIO_SAMPLES 24000
+#define UNTIL_CHECK_MS 200
 
 typedef struct
 {
@@ -58,6 +62,7 @@ typedef struct
   gchar *offer_template_file;
   gchar *offer_template;        /* its contents */
   gboolean bad_fingerprint;
+  gboolean until_decoded;
   gdouble stop_after;
   gchar *origin;
   gchar *bundle_policy;
@@ -77,6 +82,7 @@ typedef struct
   GHashTable *stop_timers;      /* mediaSessionId → GSource (owned ref) */
   GSource *deadline;
   GSource *end_grace;
+  GSource *until_check;
   gint64 start_us;
 
   gboolean established;
@@ -186,6 +192,32 @@ check_all_ended (Peer * peer)
       return;
   GST_INFO ("every stream ended");
   peer->end_grace = attach_timeout (peer, END_GRACE_MS, quit_loop, peer, NULL);
+}
+
+/* --until-decoded: ends the run once every stream has either ended or decoded
+ * enough of each track it offered, so a test gets its answer as soon as media
+ * played and can still give --seconds a generous bound for a loaded machine.
+ * main context */
+static gboolean
+on_until_check (gpointer data)
+{
+  Peer *peer = data;
+  guint i;
+
+  for (i = 0; i < peer->streams->len; i++) {
+    PeerStream *s = peer->streams->pdata[i];
+    guint64 frames = 0, samples = 0;
+
+    if (peer_stream_is_ended (s))
+      continue;
+    peer_stream_get_counts (s, &frames, &samples);
+    if ((!peer->no_video && frames < UNTIL_VIDEO_FRAMES) ||
+        (!peer->no_audio && samples < UNTIL_AUDIO_SAMPLES))
+      return G_SOURCE_CONTINUE;
+  }
+  GST_INFO ("every stream decoded enough or ended");
+  g_main_loop_quit (peer->loop);
+  return G_SOURCE_CONTINUE;
 }
 
 typedef struct
@@ -682,6 +714,9 @@ parse_options (Peer * peer, int *argc, char ***argv)
           "Send this SDP instead of webrtcbin's offer, with {{ice-ufrag}}, "
           "{{ice-pwd}}, {{fingerprint}}, {{mid:audio}}, {{mid:video}} filled "
           "in from it (WCS only)", "FILE"},
+    {"until-decoded", 0, 0, G_OPTION_ARG_NONE, &peer->until_decoded,
+        "End the run as soon as every stream has ended or decoded 15 video "
+          "frames and 0.5 s of audio (of the m-lines it offered)", NULL},
     {"bad-fingerprint", 0, 0, G_OPTION_ARG_NONE, &peer->bad_fingerprint,
         "Send an a=fingerprint that does not match the DTLS certificate "
           "(WCS only)", NULL},
@@ -719,9 +754,9 @@ parse_options (Peer * peer, int *argc, char ***argv)
 
     if (peer->url != NULL || peer->names != NULL || peer->origin != NULL ||
         peer->stop_after >= 0 || peer->offer_template_file != NULL ||
-        peer->bad_fingerprint) {
+        peer->bad_fingerprint || peer->until_decoded) {
       g_printerr ("--whep excludes --url, --name, --origin, --stop-after, "
-          "--offer-template and --bad-fingerprint\n");
+          "--offer-template, --bad-fingerprint and --until-decoded\n");
       return FALSE;
     }
     for (i = 0; peer->wheps[i] != NULL; i++) {
@@ -845,8 +880,16 @@ main (int argc, char **argv)
       G_PRIORITY_DEFAULT, peer.cancel, on_connected, &peer);
   peer.deadline = attach_timeout (&peer, (guint) (peer.seconds * 1000),
       on_deadline, &peer, NULL);
+  if (peer.until_decoded)
+    peer.until_check = attach_timeout (&peer, UNTIL_CHECK_MS, on_until_check,
+        &peer, NULL);
 
   g_main_loop_run (peer.loop);
+
+  if (peer.until_check != NULL) {
+    g_source_destroy (peer.until_check);
+    g_clear_pointer (&peer.until_check, g_source_unref);
+  }
 
   /* pending stop timers hold stream refs: drop them before the drain */
   {

@@ -46,6 +46,7 @@ ferry_config_new_default (void)
   self->rtcp_timeout_s = 10;
   self->gather_timeout_ms = 3000;
   self->ping_interval_s = 10;
+  self->ping_misses = 3;
   return self;
 }
 
@@ -119,6 +120,7 @@ static const KeySpec keys[] = {
           turn_servers), 0, 0},
   UINT_KEY ("webrtc", "gather-timeout-ms", gather_timeout_ms, 100, 60000),
   UINT_KEY ("webrtc", "ping-interval", ping_interval_s, 0, 3600),
+  UINT_KEY ("webrtc", "ping-misses", ping_misses, 0, 1000),
 };
 
 static const KeySpec *

@@ -45,6 +45,8 @@ typedef struct
   guint rtcp_timeout_s;         /* a connected client silent this long is gone */
   guint gather_timeout_ms;      /* upper bound on waiting for all local candidates */
   guint ping_interval_s;        /* server ping to WCS clients; 0 = never */
+  guint ping_misses;            /* unanswered pings in a row before a client is
+                                 * dropped; 0 = never drop */
 } FerryConfig;
 
 FerryConfig *ferry_config_new_default (void);

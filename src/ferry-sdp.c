@@ -163,6 +163,100 @@ ferry_sdp_parse_offer (const char *text, FerryOfferInfo *info,
   return TRUE;
 }
 
+/* The DER bytes of the first certificate in @pem, or NULL. GLib's base64 decoder skips
+ * the line breaks. */
+static GBytes *
+pem_to_der (const char *pem)
+{
+  static const char begin_tag[] = "-----BEGIN CERTIFICATE-----";
+  const char *begin = pem ? strstr (pem, begin_tag) : NULL;
+  const char *end;
+  g_autofree char *b64 = NULL;
+  guchar *der;
+  gsize len = 0;
+
+  if (begin == NULL)
+    return NULL;
+  begin += strlen (begin_tag);
+  end = strstr (begin, "-----END CERTIFICATE-----");
+  if (end == NULL)
+    return NULL;
+  b64 = g_strndup (begin, end - begin);
+  der = g_base64_decode (b64, &len);
+  if (len == 0) {
+    g_free (der);
+    return NULL;
+  }
+  return g_bytes_new_take (der, len);
+}
+
+/* Whether one `a=fingerprint:<hash> <hex>` value is the fingerprint of @der. A hash
+ * GLib cannot compute never matches. */
+static gboolean
+fingerprint_is_of (const char *value, GBytes *der)
+{
+  g_auto (GStrv) f = g_strsplit (value, " ", 2);
+  g_autoptr (GChecksum) sum = NULL;
+  g_autoptr (GString) hex = NULL;
+  GChecksumType type;
+  guint8 digest[64];
+  gsize len = sizeof digest;
+
+  if (f[0] == NULL || f[1] == NULL)
+    return FALSE;
+  if (g_ascii_strcasecmp (f[0], "sha-1") == 0)
+    type = G_CHECKSUM_SHA1;
+  else if (g_ascii_strcasecmp (f[0], "sha-256") == 0)
+    type = G_CHECKSUM_SHA256;
+  else if (g_ascii_strcasecmp (f[0], "sha-384") == 0)
+    type = G_CHECKSUM_SHA384;
+  else if (g_ascii_strcasecmp (f[0], "sha-512") == 0)
+    type = G_CHECKSUM_SHA512;
+  else
+    return FALSE;
+
+  sum = g_checksum_new (type);
+  g_checksum_update (sum, g_bytes_get_data (der, NULL), g_bytes_get_size (der));
+  g_checksum_get_digest (sum, digest, &len);
+  hex = g_string_new (NULL);
+  for (gsize i = 0; i < len; i++)
+    g_string_append_printf (hex, "%s%02X", i ? ":" : "", digest[i]);
+  return g_ascii_strcasecmp (g_strstrip (f[1]), hex->str) == 0;
+}
+
+/**
+ * ferry_sdp_fingerprint_matches:
+ * @offer: the client's offer
+ * @pem: the certificate the client presented in the DTLS handshake
+ *
+ * RFC 8122 §5 / RFC 8842 §5.1: the DTLS peer must present the certificate whose
+ * fingerprint the offer carries (at session or media level). webrtcbin 1.22 accepts any
+ * certificate, so without this check whoever completes ICE first gets the media.
+ * Returns FALSE when @pem is unusable or the offer has no matching fingerprint (none at
+ * all included).
+ */
+gboolean
+ferry_sdp_fingerprint_matches (const GstSDPMessage *offer, const char *pem)
+{
+  g_autoptr (GBytes) der = pem_to_der (pem);
+  const char *v;
+
+  if (der == NULL)
+    return FALSE;
+  for (guint i = 0; (v = gst_sdp_message_get_attribute_val_n (offer,
+              "fingerprint", i)) != NULL; i++)
+    if (fingerprint_is_of (v, der))
+      return TRUE;
+  for (guint m = 0; m < gst_sdp_message_medias_len (offer); m++) {
+    const GstSDPMedia *media = gst_sdp_message_get_media (offer, m);
+    for (guint i = 0; (v = gst_sdp_media_get_attribute_val_n (media,
+                "fingerprint", i)) != NULL; i++)
+      if (fingerprint_is_of (v, der))
+        return TRUE;
+  }
+  return FALSE;
+}
+
 /**
  * ferry_sdp_add_msid:
  * Puts every sending m-section of @answer into one MediaStream (`a=msid:<id> <track>`).

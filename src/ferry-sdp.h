@@ -21,6 +21,9 @@ typedef struct
 gboolean ferry_sdp_parse_offer (const char *text, FerryOfferInfo *info,
     GstSDPMessage **msg, GError **error);
 
+gboolean ferry_sdp_fingerprint_matches (const GstSDPMessage *offer,
+    const char *pem);
+
 void ferry_sdp_add_msid (GstSDPMessage *answer, const char *stream_id);
 void ferry_sdp_add_public_candidates (GstSDPMessage *answer,
     char **public_ips);

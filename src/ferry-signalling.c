@@ -33,6 +33,11 @@ typedef struct
   char *id;
   GHashTable *plays;            /* mediaSessionId → Play*, owned */
   gboolean closing;
+  /* Keep-alive: a ping is outstanding until a pong comes; a run of ping-misses
+   * unanswered pings means the client is gone even if TCP never said so. */
+  gboolean awaiting_pong;
+  guint missed_pings;
+  const char *close_reason;     /* static; sent in our close frame */
 } Client;
 
 static void
@@ -136,6 +141,7 @@ handle_play (Client *c, JsonObject *payload)
   ferry_json_get_string (payload, "sdp", &sdp, NULL);
   ferry_json_get_string (payload, "mediaProvider", &provider, NULL);
 
+  /* An id the client sent with the wrong JSON type is as unusable as none. */
   if (msid == NULL || *msid == '\0') {
     send_status (c, NULL, name, TRUE, TRUE, "FAILED", "MediaSessionId is null");
     return;
@@ -145,9 +151,13 @@ handle_play (Client *c, JsonObject *payload)
         "MediaSessionId is already in use");
     return;
   }
+  /* MSE and WSPlayer send a placeholder SDP Ferry cannot answer: the SDK's own
+   * "unusable SDP" text (wcs-websocket-protocol.md §7, §8). */
   if (provider != NULL && g_strcmp0 (provider, "WebRTC") != 0) {
+    GST_INFO ("client %s: play %s: media provider %s is not supported", c->id,
+        name, provider);
     send_status (c, msid, name, TRUE, TRUE, "FAILED",
-        "Media provider is not supported: only WebRTC");
+        "Failed to add stream to proxy");
     return;
   }
   if (name != NULL)
@@ -163,6 +173,15 @@ handle_play (Client *c, JsonObject *payload)
     GST_INFO ("client %s: play %s: %s", c->id, name, error->message);
     send_status (c, msid, name, TRUE, TRUE, "FAILED",
         "Failed to add stream to proxy");
+    return;
+  }
+  /* Said now rather than when the stream plays: a viewer of a PENDING pull would
+   * otherwise wait for media it can never take. */
+  if (!ferry_viewer_offers_codec (viewer)) {
+    GST_INFO ("client %s: play %s: the offer has neither Opus nor H.264 "
+        "(packetization-mode 1)", c->id, name);
+    g_object_unref (viewer);
+    send_status (c, msid, name, TRUE, TRUE, "FAILED", "No common codecs");
     return;
   }
   play = g_new0 (Play, 1);
@@ -190,6 +209,37 @@ handle_stop (Client *c, JsonObject *payload)
   if (p == NULL)
     return;
   ferry_viewer_close (p->viewer, "STOPPED", "Stopped by user");
+}
+
+/* stream.available() (§6.2): the SDK resolves only on the string "true" (it compares
+ * with ==, so a JSON true would reject). Available means playStream would be
+ * accepted now: a pull of that name that is PENDING or PLAYING. */
+static void
+handle_available (Client *c, JsonObject *payload)
+{
+  FerryRegistry *registry = ferry_app_get_registry (c->sig->app);
+  const char *msid = NULL, *name = NULL;
+  g_autoptr (FerryStream) stream = NULL;
+  gboolean available;
+
+  if (payload == NULL)
+    return;
+  ferry_json_get_string (payload, "mediaSessionId", &msid, NULL);
+  ferry_json_get_string (payload, "name", &name, NULL);
+  if (name != NULL)
+    stream = ferry_registry_lookup_name (registry, name);
+  available = stream != NULL && ferry_stream_is_active (stream);
+  GST_DEBUG ("client %s: %s available: %s", c->id, name,
+      available ? "yes" : "no");
+  client_send (c, ferry_wcs_available_stream (msid, name, available,
+          available ? NULL : "Stream not found"));
+}
+
+static void
+handle_pong (Client *c)
+{
+  c->awaiting_pong = FALSE;
+  c->missed_pings = 0;
 }
 
 /* Main context (libsoup). Unknown messages, bad JSON and binary frames are ignored:
@@ -233,8 +283,12 @@ message_cb (SoupWebsocketConnection *conn, gint type, GBytes *message,
     handle_play (c, payload);
   else if (g_str_equal (name, "stopStream"))
     handle_stop (c, payload);
-  else if (g_str_equal (name, "pong") || g_str_equal (name, "ping"))
-    ;
+  else if (g_str_equal (name, "availableStream"))
+    handle_available (c, payload);
+  else if (g_str_equal (name, "pong"))
+    handle_pong (c);
+  else if (g_str_equal (name, "ping"))
+    ;                           /* the SDK expects no answer (§10) */
   else
     GST_DEBUG ("client %s: ignoring message %s", c->id, name);
 }
@@ -259,7 +313,7 @@ client_free (gpointer data)
   if (soup_websocket_connection_get_state (c->conn) ==
       SOUP_WEBSOCKET_STATE_OPEN)
     soup_websocket_connection_close (c->conn, SOUP_WEBSOCKET_CLOSE_GOING_AWAY,
-        NULL);
+        c->close_reason);
   g_object_unref (c->conn);
   g_hash_table_unref (c->plays);
   GST_INFO ("client %s: gone", c->id);
@@ -288,6 +342,7 @@ websocket_cb (SoupServer *server, SoupServerMessage *msg, const char *path,
 
   c->sig = self;
   c->conn = g_object_ref (conn);
+  c->close_reason = "server shutdown";
   c->id = g_uuid_string_random ();
   c->plays = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
       play_free);
@@ -302,16 +357,33 @@ websocket_cb (SoupServer *server, SoupServerMessage *msg, const char *path,
   GST_INFO ("client %s: connected from %s", c->id, peer ? peer : "?");
 }
 
+/* Main context, every ping-interval. A client that left ping-misses pings in a row
+ * unanswered is dropped like a closed socket: a half-open TCP connection (a peer that
+ * vanished without FIN or RST) would otherwise keep its viewers until the kernel gives
+ * up, which can take hours. Only pongs count: the WCS SDK answers every ping (§10). */
 static gboolean
 ping_cb (gpointer user_data)
 {
   FerrySignalling *self = user_data;
+  guint misses = ferry_app_get_config (self->app)->ping_misses;
   GHashTableIter it;
   gpointer key;
 
   g_hash_table_iter_init (&it, self->clients);
-  while (g_hash_table_iter_next (&it, &key, NULL))
-    client_send (key, ferry_wcs_ping ());
+  while (g_hash_table_iter_next (&it, &key, NULL)) {
+    Client *c = key;
+
+    if (c->awaiting_pong && misses > 0 && ++c->missed_pings >= misses) {
+      GST_INFO ("client %s: no pong to %u pings in a row; dropping it", c->id,
+          c->missed_pings);
+      c->close_reason = "no pong";
+      /* client_free touches only this client's own tables. */
+      g_hash_table_iter_remove (&it);
+      continue;
+    }
+    c->awaiting_pong = TRUE;
+    client_send (c, ferry_wcs_ping ());
+  }
   return G_SOURCE_CONTINUE;
 }
 

@@ -119,6 +119,19 @@ ferry_viewer_get_id (FerryViewer *self)
   return self->id;
 }
 
+/**
+ * ferry_viewer_offers_codec:
+ * Whether the offer has something Ferry can send at all: Opus on an audio m-line or
+ * H.264 packetization-mode 1 on a video m-line. Which of those the stream has is only
+ * known at attach time.
+ */
+gboolean
+ferry_viewer_offers_codec (FerryViewer *self)
+{
+  return (self->info.audio_mline >= 0 && self->info.opus_pt >= 0)
+      || (self->info.video_mline >= 0 && self->info.h264_pt >= 0);
+}
+
 /* Returns: (transfer none) (nullable) */
 GstElement *
 ferry_viewer_get_bin (FerryViewer *self)
@@ -291,6 +304,41 @@ on_remote_set (gpointer data, const GstStructure *reply)
 
 static gboolean liveness_cb (gpointer user_data);
 
+/* Whether every DTLS transport's peer certificate is the one the offer's a=fingerprint
+ * names (ferry_sdp_fingerprint_matches says why webrtcbin needs the help). Runs once on
+ * CONNECTED, before PLAYING; media may have flowed for the length of the hop here, but
+ * only to the holder of the offer's ICE credentials. */
+static gboolean
+remote_certificate_ok (FerryViewer *self)
+{
+  GArray *transceivers = NULL;
+  guint checked = 0;
+  gboolean ok = TRUE;
+
+  g_signal_emit_by_name (self->webrtc, "get-transceivers", &transceivers);
+  for (guint i = 0; ok && transceivers && i < transceivers->len; i++) {
+    GstWebRTCRTPTransceiver *trans = g_array_index (transceivers,
+        GstWebRTCRTPTransceiver *, i);
+    g_autoptr (GstWebRTCRTPSender) sender = NULL;
+    g_autoptr (GstWebRTCDTLSTransport) dtls = NULL;
+    g_autofree char *pem = NULL;
+
+    g_object_get (trans, "sender", &sender, NULL);
+    if (sender)
+      g_object_get (sender, "transport", &dtls, NULL);
+    if (dtls)
+      g_object_get (dtls, "remote-certificate", &pem, NULL);
+    if (pem == NULL)
+      continue;                 /* an unused m-line: no transport, no handshake */
+    checked++;
+    ok = ferry_sdp_fingerprint_matches (self->offer, pem);
+  }
+  if (transceivers)
+    g_array_unref (transceivers);
+  /* Connected with no certificate seen: nothing was verified. */
+  return ok && checked > 0;
+}
+
 /* Main context (a FerryWebrtcStep). */
 static void
 on_connection_state (gpointer data, const GstStructure *unused)
@@ -306,6 +354,12 @@ on_connection_state (gpointer data, const GstStructure *unused)
   GST_DEBUG ("viewer %s: connection state %d, ice %d", self->id, state, ice);
   if (state == GST_WEBRTC_PEER_CONNECTION_STATE_CONNECTED
       && !self->playing_sent) {
+    if (!remote_certificate_ok (self)) {
+      GST_WARNING ("viewer %s: the client's DTLS certificate does not match "
+          "the offer's fingerprint", self->id);
+      ferry_viewer_close (self, "FAILED", "Failed by DTLS fingerprint error");
+      return;
+    }
     self->playing_sent = TRUE;
     ferry_clear_source (&self->ice_timeout);
     /* Connecting counts as the first sign of life: a client that dies before its first
@@ -486,7 +540,11 @@ ferry_viewer_attach (FerryViewer *self, FerryStream *stream, GError **error)
       && self->info.h264_pt >= 0;
   gboolean audio = atee && self->info.audio_mline >= 0
       && self->info.opus_pt >= 0;
-  g_autofree char *name = g_strdup_printf ("viewer-%s", self->id);
+  /* The serial keeps bin names unique in the pipeline: mediaSessionIds come from
+   * clients, and two sockets may well send the same one. */
+  static gint serial;
+  g_autofree char *name = g_strdup_printf ("viewer-%d-%s",
+      g_atomic_int_add (&serial, 1), self->id);
   GError *local = NULL;
   GstPad *pad;
 

@@ -36,6 +36,7 @@ FerryViewer *ferry_viewer_new (FerryApp *app, const char *id,
     GError **error);
 
 const char *ferry_viewer_get_id (FerryViewer *self);
+gboolean ferry_viewer_offers_codec (FerryViewer *self);
 GstElement *ferry_viewer_get_bin (FerryViewer *self);
 
 /* Called by FerryStream. */

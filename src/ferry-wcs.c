@@ -102,6 +102,24 @@ ferry_wcs_stream_status (const FerryWcsStatus *st)
   return envelope ("notifyStreamStatusEvent", json_builder_get_root (b));
 }
 
+/* {"message":"availableStream","data":[{"id", "status": "true"|"false", "info"?}]}: the
+ * SDK routes it by `id` (not mediaSessionId) and resolves only on the *string* "true". */
+char *
+ferry_wcs_available_stream (const char *media_session_id, const char *name,
+    gboolean available, const char *info)
+{
+  g_autoptr (JsonBuilder) b = json_builder_new ();
+
+  json_builder_begin_object (b);
+  add_string (b, "id", media_session_id);
+  add_string (b, "name", name ? name : "");
+  add_string (b, "status", available ? "true" : "false");
+  if (info)
+    add_string (b, "info", info);
+  json_builder_end_object (b);
+  return envelope ("availableStream", json_builder_get_root (b));
+}
+
 /* {"message":"ping","data":[]}: without the array the SDK throws and never pongs. */
 char *
 ferry_wcs_ping (void)

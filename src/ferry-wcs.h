@@ -22,6 +22,8 @@ char *ferry_wcs_get_user_data (const char *session_id, const char *app_key,
     const char *client_version);
 char *ferry_wcs_set_remote_sdp (const char *media_session_id, const char *sdp);
 char *ferry_wcs_stream_status (const FerryWcsStatus *status);
+char *ferry_wcs_available_stream (const char *media_session_id,
+    const char *name, gboolean available, const char *info);
 char *ferry_wcs_ping (void);
 
 G_END_DECLS

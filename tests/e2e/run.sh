@@ -24,6 +24,8 @@ cd "$here"
 
 export FERRY_BIN=${FERRY_BIN:-$repo/build/src/ferry}
 export FERRY_PEER_BIN=${FERRY_PEER_BIN:-$repo/build/tests/peer/ferry-test-peer}
+# About 9 minutes of tests under ASan on the 2-core reference machine (more under load):
+# the limit only catches a hung run.
 limit=${E2E_TIMEOUT:-900}
 
 missing=()

@@ -26,6 +26,7 @@
 #include <json-glib/json-glib.h>
 #include <libsoup/soup.h>
 
+#include "peer-offer.h"
 #include "peer-stream.h"
 #include "peer-wcs.h"
 #include "peer-whep-session.h"
@@ -42,6 +43,10 @@ GST_DEBUG_CATEGORY_STATIC (peer_debug);
 #define HTTP_TIMEOUT_S 5
 /* how long cancelled WHEP requests get to report back at the end */
 #define DRAIN_WAIT_MS 2000
+/* --until-decoded: what counts as "played" (half a second of each track) */
+#define UNTIL_VIDEO_FRAMES 15
+#define UNTIL_AUDIO_SAMPLES 24000
+#define UNTIL_CHECK_MS 200
 
 typedef struct
 {
@@ -52,6 +57,13 @@ typedef struct
   gchar *ice_address;
   gboolean no_audio;
   gboolean no_video;
+  gint audio_pt;
+  gint video_pt;
+  gboolean video_first;
+  gchar *offer_template_file;
+  gchar *offer_template;        /* its contents */
+  gboolean bad_fingerprint;
+  gboolean until_decoded;
   gdouble stop_after;
   gchar *origin;
   gchar *bundle_policy;
@@ -72,6 +84,7 @@ typedef struct
   GHashTable *stop_timers;      /* mediaSessionId → GSource (owned ref) */
   GSource *deadline;
   GSource *end_grace;
+  GSource *until_check;
   gint64 start_us;
 
   gboolean established;
@@ -142,11 +155,30 @@ send_message (Peer * peer, const gchar * name, JsonNode * payload)
   soup_websocket_connection_send_text (peer->conn, text);
 }
 
-/* PeerStream offer_ready. main context */
+/* PeerStream offer_ready. With --offer-template / --bad-fingerprint the
+ * text sent differs from webrtcbin's local description (peer-offer.h).
+ * main context */
 static void
 send_play_stream (PeerStream * stream, const gchar * sdp, gpointer data)
 {
-  send_message (data, "playStream",
+  Peer *peer = data;
+  g_autofree gchar *filled = NULL;
+  g_autofree gchar *broken = NULL;
+  g_autoptr (GError) error = NULL;
+
+  if (peer->offer_template != NULL) {
+    filled = peer_offer_fill_template (peer->offer_template, sdp, &error);
+    if (filled == NULL) {
+      g_autofree gchar *what = g_strdup_printf ("--offer-template: %s",
+          error->message);
+      peer_stream_add_error (stream, what);
+      return;
+    }
+    sdp = filled;
+  }
+  if (peer->bad_fingerprint)
+    sdp = broken = peer_offer_break_fingerprint (sdp);
+  send_message (peer, "playStream",
       peer_wcs_play_stream (peer_stream_get_id (stream),
           peer_stream_get_name (stream), sdp));
 }
@@ -188,6 +220,32 @@ check_all_ended (Peer * peer)
       return;
   GST_INFO ("every stream ended");
   peer->end_grace = attach_timeout (peer, END_GRACE_MS, quit_loop, peer, NULL);
+}
+
+/* --until-decoded: ends the run once every stream has either ended or decoded
+ * enough of each track it offered, so a test gets its answer as soon as media
+ * played and can still give --seconds a generous bound for a loaded machine.
+ * main context */
+static gboolean
+on_until_check (gpointer data)
+{
+  Peer *peer = data;
+  guint i;
+
+  for (i = 0; i < peer->streams->len; i++) {
+    PeerStream *s = peer->streams->pdata[i];
+    guint64 frames = 0, samples = 0;
+
+    if (peer_stream_is_ended (s))
+      continue;
+    peer_stream_get_counts (s, &frames, &samples);
+    if ((!peer->no_video && frames < UNTIL_VIDEO_FRAMES) ||
+        (!peer->no_audio && samples < UNTIL_AUDIO_SAMPLES))
+      return G_SOURCE_CONTINUE;
+  }
+  GST_INFO ("every stream decoded enough or ended");
+  g_main_loop_quit (peer->loop);
+  return G_SOURCE_CONTINUE;
 }
 
 typedef struct
@@ -273,6 +331,9 @@ start_streams (Peer * peer)
     .audio = !peer->no_audio,
     .video = !peer->no_video,
     .bundle_policy = peer->bundle_policy,
+    .audio_pt = peer->audio_pt,
+    .video_pt = peer->video_pt,
+    .video_first = peer->video_first,
     .offer_ready = send_play_stream,
     .user_data = peer,
   };
@@ -680,6 +741,23 @@ parse_options (Peer * peer, int *argc, char ***argv)
         "Offer no audio m-line", NULL},
     {"no-video-mline", 0, 0, G_OPTION_ARG_NONE, &peer->no_video,
         "Offer no video m-line", NULL},
+    {"audio-pt", 0, 0, G_OPTION_ARG_INT, &peer->audio_pt,
+        "Offer Opus with this payload type (default 111)", "PT"},
+    {"video-pt", 0, 0, G_OPTION_ARG_INT, &peer->video_pt,
+        "Offer H.264 with this payload type (default 102)", "PT"},
+    {"video-first", 0, 0, G_OPTION_ARG_NONE, &peer->video_first,
+        "Offer the video m-line before the audio one", NULL},
+    {"offer-template", 0, 0, G_OPTION_ARG_FILENAME,
+          &peer->offer_template_file,
+          "Send this SDP instead of webrtcbin's offer, with {{ice-ufrag}}, "
+          "{{ice-pwd}}, {{fingerprint}}, {{mid:audio}}, {{mid:video}} filled "
+          "in from it (WCS only)", "FILE"},
+    {"until-decoded", 0, 0, G_OPTION_ARG_NONE, &peer->until_decoded,
+        "End the run as soon as every stream has ended or decoded 15 video "
+          "frames and 0.5 s of audio (of the m-lines it offered)", NULL},
+    {"bad-fingerprint", 0, 0, G_OPTION_ARG_NONE, &peer->bad_fingerprint,
+        "Send an a=fingerprint that does not match the DTLS certificate "
+          "(WCS only)", NULL},
     {"stop-after", 0, 0, G_OPTION_ARG_DOUBLE, &peer->stop_after,
         "Send stopStream S seconds after a stream's PLAYING", "S"},
     {"origin", 0, 0, G_OPTION_ARG_STRING, &peer->origin,
@@ -716,9 +794,10 @@ parse_options (Peer * peer, int *argc, char ***argv)
     gint i;
 
     if (peer->url != NULL || peer->names != NULL || peer->origin != NULL ||
-        peer->stop_after >= 0) {
-      g_printerr ("--whep excludes --url, --name, --origin and "
-          "--stop-after\n");
+        peer->stop_after >= 0 || peer->offer_template_file != NULL ||
+        peer->bad_fingerprint || peer->until_decoded) {
+      g_printerr ("--whep excludes --url, --name, --origin, --stop-after, "
+          "--offer-template, --bad-fingerprint and --until-decoded\n");
       return FALSE;
     }
     for (i = 0; peer->wheps[i] != NULL; i++) {
@@ -748,6 +827,17 @@ parse_options (Peer * peer, int *argc, char ***argv)
   }
   if (peer->no_audio && peer->no_video) {
     g_printerr ("--no-audio-mline and --no-video-mline exclude each other\n");
+    return FALSE;
+  }
+  if (peer->audio_pt < 0 || peer->audio_pt > 127 || peer->video_pt < 0 ||
+      peer->video_pt > 127) {
+    g_printerr ("--audio-pt and --video-pt must be 0..127\n");
+    return FALSE;
+  }
+  if (peer->offer_template_file != NULL &&
+      !g_file_get_contents (peer->offer_template_file, &peer->offer_template,
+          NULL, &error)) {
+    g_printerr ("--offer-template: %s\n", error->message);
     return FALSE;
   }
   if (peer->stop_after > 24 * 3600) {
@@ -780,6 +870,8 @@ peer_clear (Peer * peer)
   g_free (peer->ice_address);
   g_free (peer->origin);
   g_free (peer->bundle_policy);
+  g_free (peer->offer_template_file);
+  g_free (peer->offer_template);
   g_free (peer->error);
 }
 
@@ -840,8 +932,16 @@ main (int argc, char **argv)
         print_progress, &peer, NULL);
     g_source_unref (progress);
   }
+  if (peer.until_decoded)
+    peer.until_check = attach_timeout (&peer, UNTIL_CHECK_MS, on_until_check,
+        &peer, NULL);
 
   g_main_loop_run (peer.loop);
+
+  if (peer.until_check != NULL) {
+    g_source_destroy (peer.until_check);
+    g_clear_pointer (&peer.until_check, g_source_unref);
+  }
 
   /* pending stop timers hold stream refs: drop them before the drain */
   {

@@ -30,10 +30,10 @@ GST_DEBUG_CATEGORY_STATIC (peer_stream_debug);
 #define GST_CAT_DEFAULT peer_stream_debug
 
 #define VIDEO_CAPS "application/x-rtp,media=video,encoding-name=H264," \
-    "clock-rate=90000,payload=102,packetization-mode=(string)1," \
+    "clock-rate=90000,payload=%d,packetization-mode=(string)1," \
     "profile-level-id=(string)42e01f"
 #define AUDIO_CAPS "application/x-rtp,media=audio,encoding-name=OPUS," \
-    "clock-rate=48000,payload=111"
+    "clock-rate=48000,payload=%d"
 
 struct _PeerStream
 {
@@ -517,6 +517,10 @@ peer_stream_start (PeerStream * self, const PeerStreamConfig * config,
   g_autoptr (GstBus) bus = NULL;
   GstWebRTCBundlePolicy policy;
   GstElement *webrtc;
+  g_autofree gchar *audio_caps = g_strdup_printf (AUDIO_CAPS,
+      config->audio_pt > 0 ? config->audio_pt : 111);
+  g_autofree gchar *video_caps = g_strdup_printf (VIDEO_CAPS,
+      config->video_pt > 0 ? config->video_pt : 102);
 
   g_return_val_if_fail (self->pipeline == NULL, FALSE);
   self->ctx = g_main_context_ref (config->ctx);
@@ -541,10 +545,14 @@ peer_stream_start (PeerStream * self, const PeerStreamConfig * config,
   g_object_set (webrtc, "bundle-policy", policy, NULL);
   if (!restrict_ice (webrtc, config->ice_address, error))
     return FALSE;
-  /* audio first, then video: the m-line order Chromium offers */
-  if (config->audio && !add_recv_transceiver (webrtc, AUDIO_CAPS, error))
+  /* audio first, then video: the m-line order Chromium and Firefox offer */
+  if (config->video_first && config->video &&
+      !add_recv_transceiver (webrtc, video_caps, error))
     return FALSE;
-  if (config->video && !add_recv_transceiver (webrtc, VIDEO_CAPS, error))
+  if (config->audio && !add_recv_transceiver (webrtc, audio_caps, error))
+    return FALSE;
+  if (!config->video_first && config->video &&
+      !add_recv_transceiver (webrtc, video_caps, error))
     return FALSE;
 
   /* connected before the state change, or the first negotiation-needed

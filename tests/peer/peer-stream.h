@@ -35,6 +35,9 @@ typedef struct
   gboolean audio;               /* add the audio m-line */
   gboolean video;               /* add the video m-line */
   const gchar *bundle_policy;   /* webrtcbin nick; NULL = max-bundle */
+  gint audio_pt;                /* Opus payload type offered; 0 = 111 */
+  gint video_pt;                /* H.264 payload type offered; 0 = 102 */
+  gboolean video_first;         /* video m-line before audio */
   PeerStreamOfferFunc offer_ready;
   PeerStreamCandidateFunc candidate;    /* optional: NULL gathers silently */
   PeerStreamStateFunc state_changed;    /* optional */

@@ -14,19 +14,13 @@ import { runPeer, streamReport } from './lib/peer.mjs';
 import { launchBrowser, closeBrowser, inboundStats } from './lib/browser.mjs';
 import { openSdkPage, startSdkServer } from './lib/sdk-page.mjs';
 import { connectWs, establishedWs } from './lib/wsclient.mjs';
-import { freshDir, sleep, waitFor } from './lib/util.mjs';
+import { freshDir, sleep, waitFor, writeConf } from './lib/util.mjs';
 import {
   FIREFOX_PT, chromiumOffer, firefoxOffer, firefoxTemplate, mlines, noCommonCodecOffer,
 } from './fixtures/offers.mjs';
 
 let env;
 let ferry;
-
-function writeConf(text) {
-  const file = path.join(freshDir('ferry-conf'), 'ferry.conf');
-  fs.writeFileSync(file, text);
-  return file;
-}
 
 // Viewers that never connect must outlive each test (ice-timeout), and 'never' (a name
 // nobody publishes) must stay PENDING for the whole file (connect/idle timeouts). The

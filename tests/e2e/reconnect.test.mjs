@@ -5,25 +5,18 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import path from 'node:path';
 import { startFerry } from './lib/ferry.mjs';
 import { startOrigin, startPublisher } from './lib/rtmp.mjs';
 import { startPeer } from './lib/peer.mjs';
 import { launchBrowser, closeBrowser, inboundStats } from './lib/browser.mjs';
 import { openSdkPage, startSdkServer } from './lib/sdk-page.mjs';
-import { freePort, freshDir, sleep, waitFor } from './lib/util.mjs';
+import { freePort, sleep, waitFor, writeConf } from './lib/util.mjs';
 
 let origin;
 let ferry;
 let browser;
 let sdkServer;
 const publishers = {};
-
-function writeConf(text) {
-  const file = path.join(freshDir('ferry-conf'), 'ferry.conf');
-  fs.writeFileSync(file, text);
-  return file;
-}
 
 // Fast retries so that a 2 s outage is bridged by the first or second attempt; a long
 // grace period so that viewers survive the 20 s outage too.

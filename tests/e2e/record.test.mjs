@@ -16,7 +16,7 @@ import { startFerry } from './lib/ferry.mjs';
 import { startPublisher } from './lib/rtmp.mjs';
 import { runPeer, startPeer, streamReport } from './lib/peer.mjs';
 import { runCommand } from './lib/proc.mjs';
-import { fatal, freshDir, sleep, waitFor } from './lib/util.mjs';
+import { fatal, freshDir, sleep, waitFor, writeConf } from './lib/util.mjs';
 
 const FFPROBE = '/usr/bin/ffprobe';
 const FFMPEG = '/usr/bin/ffmpeg';
@@ -27,12 +27,6 @@ let ferry;        // main Ferry: default segments (600 s)
 let recordsDir;   // its records dir, alone in its parent dir
 let segFerry;     // segment-duration = 3
 let segDir;
-
-function writeConf(text) {
-  const conf = path.join(freshDir('ferry-conf'), 'ferry.conf');
-  fs.writeFileSync(conf, text);
-  return conf;
-}
 
 before(async () => {
   for (const bin of [FFPROBE, FFMPEG]) assert.ok(fs.existsSync(bin), `${bin} is missing`);

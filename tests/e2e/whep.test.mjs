@@ -22,7 +22,7 @@ import { PEER_BIN, awaitPeerReport, peerExists, startPeer, streamReport } from '
 import { startProcess, runCommand } from './lib/proc.mjs';
 import { launchBrowser, closeBrowser, expectMediaFlowing, inboundStats } from './lib/browser.mjs';
 import { createClientNetns, launchBrowserInNetns, udpSocketsOf } from './lib/netns.mjs';
-import { fatal, freshDir, request, waitFor } from './lib/util.mjs';
+import { fatal, freshDir, request, waitFor, writeConf } from './lib/util.mjs';
 
 const STUN = 'stun://127.0.0.1:3478';       // nothing listens there; only advertised
 const TURN = 'turn://fuser:fsecret@127.0.0.1:3479';
@@ -39,12 +39,6 @@ let netFerry;     // the two-namespace Ferry (started by its test)
 let ns;           // the client namespace + veth (created by its test)
 let browsers = [];
 let pageServer;   // the cross-origin page server
-
-function writeConf(text) {
-  const conf = path.join(freshDir('ferry-conf'), 'ferry.conf');
-  fs.writeFileSync(conf, text);
-  return conf;
-}
 
 before(async () => {
   // The peer is part of the build (tests/peer): a missing one is a failure, not a skip.

@@ -1,10 +1,8 @@
 // The world one test file runs against: an nginx-rtmp origin, one ffmpeg
 // publisher per stream name, and Ferry. stop() ends everything by pid and
 // is safe to call twice.
-import fs from 'node:fs';
-import path from 'node:path';
 import { startFerry } from './ferry.mjs';
-import { freshDir } from './util.mjs';
+import { writeConf } from './util.mjs';
 import { startOrigin, startPublisher } from './rtmp.mjs';
 
 /**
@@ -21,13 +19,7 @@ export async function startEnv({ publish = [], ferry = true, ferryConf = null } 
     const pubs = await Promise.all(publish.map((n) => startPublisher(env.origin.url(n), { logName: `ffmpeg-${n}` })));
     publish.forEach((n, i) => { env.publishers[n] = pubs[i]; });
     if (ferry) {
-      const extraArgs = [];
-      if (ferryConf) {
-        const file = path.join(freshDir('ferry-conf'), 'ferry.conf');
-        fs.writeFileSync(file, ferryConf);
-        extraArgs.push('--config', file);
-      }
-      env.ferry = await startFerry({ extraArgs });
+      env.ferry = await startFerry({ extraArgs: ferryConf ? ['--config', writeConf(ferryConf)] : [] });
     }
   } catch (err) {
     await stopEnv(env);

@@ -85,6 +85,13 @@ export function freshDir(prefix) {
   return fs.mkdtempSync(path.join(artifactsDir(), `${prefix}-`));
 }
 
+/** Writes `text` as a Ferry config file in a fresh dir; returns its path. */
+export function writeConf(text) {
+  const file = path.join(freshDir('ferry-conf'), 'ferry.conf');
+  fs.writeFileSync(file, text);
+  return file;
+}
+
 /**
  * One HTTP request with a hard timeout. `body` may be an object (sent as
  * JSON), a string or a Buffer (sent as is). Resolves to

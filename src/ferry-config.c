@@ -34,6 +34,7 @@ ferry_config_new_default (void)
   self->reconnect_attempts = 0;
   self->stall_timeout_s = 5;
   self->grace_s = 10;
+  self->on_demand_linger_s = 10;
   self->opus_bitrate = 64000;
   self->records_dir = g_strdup ("records");
   self->record_segment_s = 600;
@@ -98,6 +99,7 @@ static const KeySpec keys[] = {
   UINT_KEY ("pull", "reconnect-attempts", reconnect_attempts, 0, 1000000),
   UINT_KEY ("pull", "stall-timeout", stall_timeout_s, 1, 3600),
   UINT_KEY ("pull", "grace-period", grace_s, 0, 3600),
+  UINT_KEY ("pull", "on-demand-linger", on_demand_linger_s, 0, 86400),
   {"record", "dir", KEY_STRING, G_STRUCT_OFFSET (FerryConfig, records_dir),
       0, 0},
   UINT_KEY ("record", "segment-duration", record_segment_s, 1, 86400),

@@ -5,6 +5,7 @@
 #include "ferry-ingest.h"
 #include "ferry-json.h"
 #include "ferry-records.h"
+#include "ferry-pull.h"
 #include "ferry-registry.h"
 
 #include <gst/gst.h>
@@ -139,18 +140,11 @@ ferry_rest_add_cors (SoupServerMessage *msg, const FerryConfig *config)
 
 /* ---- request parsing ---------------------------------------------------- */
 
-typedef struct
-{
-  const char *uri;
-  const char *name;
-  gboolean record, has_audio, has_video;
-} PullRequest;
-
 static gboolean
-parse_pull (JsonObject *body, PullRequest *req, GError **error)
+parse_pull (JsonObject *body, FerryPullRequest *req, GError **error)
 {
   req->uri = req->name = NULL;
-  req->record = FALSE;
+  req->record = req->on_demand = FALSE;
   req->has_audio = req->has_video = TRUE;
 
   if (!ferry_json_get_string (body, "uri", &req->uri, error)
@@ -184,52 +178,18 @@ parse_pull (JsonObject *body, PullRequest *req, GError **error)
 
 /* ---- handlers ----------------------------------------------------------- */
 
-/* An ended pull (FAILED/STOPPED) does not block its uri or name: it is replaced. */
-static gboolean
-check_conflicts (FerryRegistry *reg, const PullRequest *req, GError **error)
-{
-  g_autoptr (FerryStream) by_uri = ferry_registry_lookup_uri (reg, req->uri);
-  g_autoptr (FerryStream) by_name = ferry_registry_lookup_name (reg,
-      req->name);
-
-  if (by_uri && ferry_stream_is_active (by_uri)) {
-    g_set_error (error, FERRY_ERROR, FERRY_ERROR_CONFLICT,
-        "'%s' is already being pulled as '%s'", req->uri,
-        ferry_stream_get_name (by_uri));
-    return FALSE;
-  }
-  if (by_name && ferry_stream_is_active (by_name)) {
-    g_set_error (error, FERRY_ERROR, FERRY_ERROR_CONFLICT,
-        "the stream name '%s' is already taken", req->name);
-    return FALSE;
-  }
-  if (by_uri)
-    ferry_registry_remove (reg, by_uri);
-  if (by_name && by_name != by_uri)
-    ferry_registry_remove (reg, by_name);
-  return TRUE;
-}
-
 static void
 handle_pull (FerryApp *app, SoupServerMessage *msg, JsonObject *body)
 {
-  FerryRegistry *reg = ferry_app_get_registry (app);
   g_autoptr (GError) error = NULL;
   g_autoptr (FerryStream) stream = NULL;
   g_autoptr (JsonNode) node = NULL;
-  PullRequest req;
+  FerryPullRequest req;
 
-  if (!parse_pull (body, &req, &error) || !check_conflicts (reg, &req, &error)) {
+  if (!parse_pull (body, &req, &error)
+      || !(stream = ferry_pull_start (app, &req, &error))) {
     ferry_rest_reply_error (msg, error);
     return;
-  }
-  stream = ferry_stream_new (app, req.uri, req.name, req.has_audio,
-      req.has_video, req.record);
-  ferry_registry_add (reg, stream);
-  if (!ferry_stream_start (stream, &error)) {
-    GST_WARNING ("pull %s: %s", req.uri, error->message);
-    ferry_stream_shutdown (stream, FERRY_STREAM_FAILED, error->message,
-        "FAILED", error->message);
   }
   node = ferry_stream_to_json (stream);
   reply_json (msg, 200, node);

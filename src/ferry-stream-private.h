@@ -42,6 +42,10 @@ struct _FerryStream
   guint session;                /* number of the next source */
   FerryOutage outage;           /* attempts, backoff and grace timers */
   gboolean had_video, had_audio;        /* some source delivered that track */
+
+  /* On-demand pulls (a viewer played an rtmp:// name): they end by themselves. */
+  gboolean on_demand;
+  GSource *linger_timer;        /* no viewers: ends the pull when it fires */
   guint track_checked;          /* session + 1 whose tracks were compared */
   GSource *watchdog;            /* stall detection */
 

@@ -4,6 +4,7 @@
 #include "ferry-stream-private.h"
 #include "ferry-errors.h"
 #include "ferry-invoke.h"
+#include "ferry-registry.h"
 
 GST_DEBUG_CATEGORY (ferry_stream_debug);
 #define GST_CAT_DEFAULT ferry_stream_debug
@@ -21,6 +22,7 @@ ferry_stream_dispose (GObject *object)
   ferry_clear_source (&self->connect_timeout);
   ferry_outage_cancel (&self->outage);
   ferry_clear_source (&self->watchdog);
+  ferry_clear_source (&self->linger_timer);
   if (self->pipeline)
     gst_element_set_state (self->pipeline, GST_STATE_NULL);
   g_clear_pointer (&self->source, ferry_source_free);
@@ -355,6 +357,7 @@ ferry_stream_add_viewer (FerryStream *self, FerryViewer *viewer)
   g_autoptr (GError) error = NULL;
 
   ferry_viewer_set_stream (viewer, self);
+  ferry_clear_source (&self->linger_timer);
   switch (self->status) {
     case FERRY_STREAM_PENDING:
     case FERRY_STREAM_RECONNECTING:
@@ -379,6 +382,35 @@ ferry_stream_add_viewer (FerryStream *self, FerryViewer *viewer)
   }
 }
 
+/* Main context: an on-demand pull's last viewer left a while ago (or it ended): it goes,
+ * from the list too, since nobody would terminate it. */
+static gboolean
+linger_cb (gpointer user_data)
+{
+  FerryStream *self = user_data;
+  g_autoptr (FerryStream) keep = g_object_ref (self);
+  g_autofree char *info = g_strdup_printf ("on-demand pull without viewers "
+      "for %u s", ferry_app_get_config (self->app)->on_demand_linger_s);
+
+  g_clear_pointer (&self->linger_timer, g_source_unref);
+  GST_INFO ("stream %s: %s", self->name, info);
+  ferry_stream_shutdown (self, FERRY_STREAM_STOPPED, info, "STOPPED",
+      "Stopped by publisher stop");
+  ferry_registry_remove (ferry_app_get_registry (self->app), self);
+  return G_SOURCE_REMOVE;
+}
+
+/**
+ * ferry_stream_set_on_demand:
+ * Marks a pull that a viewer started by playing its rtmp:// uri: `startedBy` "play", and it
+ * ends `[pull] on-demand-linger` seconds after its last viewer left (REST pulls never do).
+ */
+void
+ferry_stream_set_on_demand (FerryStream *self)
+{
+  self->on_demand = TRUE;
+}
+
 /* Called by a closing viewer: drop the stream's reference. */
 void
 ferry_stream_forget_viewer (FerryStream *self, FerryViewer *viewer)
@@ -391,6 +423,15 @@ ferry_stream_forget_viewer (FerryStream *self, FerryViewer *viewer)
   } else if ((l = g_list_find (self->waiting, viewer))) {
     self->waiting = g_list_delete_link (self->waiting, l);
     g_object_unref (viewer);
+  }
+  if (self->on_demand && ferry_stream_get_n_viewers (self) == 0
+      && self->linger_timer == NULL) {
+    /* An ended one goes at once (its viewers were just told). */
+    guint linger = self->stopping ? 0
+        : ferry_app_get_config (self->app)->on_demand_linger_s;
+    self->linger_timer = g_timeout_source_new_seconds (linger);
+    g_source_set_callback (self->linger_timer, linger_cb, self, NULL);
+    g_source_attach (self->linger_timer, ferry_app_get_context (self->app));
   }
 }
 
@@ -424,6 +465,8 @@ ferry_stream_to_json (FerryStream *self)
     json_builder_add_string_value (b, self->info);
   }
   ferry_outage_add_json (&self->outage, b, self->source != NULL);
+  json_builder_set_member_name (b, "startedBy");
+  json_builder_add_string_value (b, self->on_demand ? "play" : "rest");
   json_builder_set_member_name (b, "hasAudio");
   json_builder_add_boolean_value (b, self->has_audio);
   json_builder_set_member_name (b, "hasVideo");

@@ -1,0 +1,90 @@
+/* ferry-pull.c — see ferry-pull.h. Main context only. */
+#include "ferry-pull.h"
+#include "ferry-errors.h"
+#include "ferry-registry.h"
+
+GST_DEBUG_CATEGORY_STATIC (ferry_pull_debug);
+#define GST_CAT_DEFAULT ferry_pull_debug
+
+static void
+init_debug (void)
+{
+  static gsize once = 0;
+  if (g_once_init_enter (&once)) {
+    GST_DEBUG_CATEGORY_INIT (ferry_pull_debug, "ferry-pull", 0,
+        "Ferry pull creation");
+    g_once_init_leave (&once, 1);
+  }
+}
+
+/* An ended pull (FAILED/STOPPED) does not block its uri or name: it is replaced. */
+static gboolean
+check_conflicts (FerryRegistry *reg, const char *uri, const char *name,
+    GError **error)
+{
+  g_autoptr (FerryStream) by_uri = ferry_registry_lookup_uri (reg, uri);
+  g_autoptr (FerryStream) by_name = ferry_registry_lookup_name (reg, name);
+
+  if (by_uri && ferry_stream_is_active (by_uri)) {
+    g_set_error (error, FERRY_ERROR, FERRY_ERROR_CONFLICT,
+        "'%s' is already being pulled as '%s'", uri,
+        ferry_stream_get_name (by_uri));
+    return FALSE;
+  }
+  if (by_name && ferry_stream_is_active (by_name)) {
+    g_set_error (error, FERRY_ERROR, FERRY_ERROR_CONFLICT,
+        "the stream name '%s' is already taken", name);
+    return FALSE;
+  }
+  if (by_uri)
+    ferry_registry_remove (reg, by_uri);
+  if (by_name && by_name != by_uri)
+    ferry_registry_remove (reg, by_name);
+  return TRUE;
+}
+
+/**
+ * ferry_pull_start:
+ * @req: already validated (ferry_ingest_uri_is_supported())
+ *
+ * Adds the pull to the registry and starts connecting. A pipeline that cannot be built
+ * still gives a pull (FAILED, with the reason) rather than an error: the request was valid.
+ * Returns: (transfer full) (nullable): the pull, or NULL with @error (a conflict).
+ */
+FerryStream *
+ferry_pull_start (FerryApp *app, const FerryPullRequest *req, GError **error)
+{
+  FerryRegistry *reg = ferry_app_get_registry (app);
+  const char *name = req->name && *req->name ? req->name : req->uri;
+  g_autoptr (GError) local = NULL;
+  FerryStream *stream;
+
+  init_debug ();
+  if (!check_conflicts (reg, req->uri, name, error))
+    return NULL;
+  stream = ferry_stream_new (app, req->uri, name, req->has_audio,
+      req->has_video, req->record);
+  if (req->on_demand)
+    ferry_stream_set_on_demand (stream);
+  ferry_registry_add (reg, stream);
+  if (!ferry_stream_start (stream, &local)) {
+    GST_WARNING ("pull %s: %s", req->uri, local->message);
+    ferry_stream_shutdown (stream, FERRY_STREAM_FAILED, local->message,
+        "FAILED", local->message);
+  }
+  GST_INFO ("pull %s as '%s' started by %s", req->uri, name,
+      req->on_demand ? "a viewer" : "REST");
+  return stream;
+}
+
+/* Returns: (transfer full) (nullable): the PENDING, PLAYING or reconnecting pull of @uri. */
+FerryStream *
+ferry_pull_find_active (FerryApp *app, const char *uri)
+{
+  FerryStream *s = ferry_registry_lookup_uri (ferry_app_get_registry (app),
+      uri);
+
+  if (s != NULL && !ferry_stream_is_active (s))
+    g_clear_object (&s);
+  return s;
+}

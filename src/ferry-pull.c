@@ -1,6 +1,7 @@
 /* ferry-pull.c — see ferry-pull.h. Main context only. */
 #include "ferry-pull.h"
 #include "ferry-errors.h"
+#include "ferry-ingest.h"
 #include "ferry-registry.h"
 
 GST_DEBUG_CATEGORY_STATIC (ferry_pull_debug);
@@ -87,4 +88,64 @@ ferry_pull_find_active (FerryApp *app, const char *uri)
   if (s != NULL && !ferry_stream_is_active (s))
     g_clear_object (&s);
   return s;
+}
+
+static gboolean
+looks_like_rtmp (const char *name)
+{
+  return g_ascii_strncasecmp (name, "rtmp://", 7) == 0
+      || g_ascii_strncasecmp (name, "rtmps://", 8) == 0;
+}
+
+/**
+ * ferry_pull_for_viewer:
+ * @on_demand: (out): set when there is no pull yet but @name is an rtmp(s):// uri Ferry
+ *   can pull: the caller starts one with ferry_pull_start_on_demand() once the viewer
+ *   itself is acceptable (so that a refused offer never leaves a pull without viewers)
+ *
+ * What a viewer that asks for @name plays: the active pull named @name, or the active pull
+ * of the uri @name. Returns: (transfer full) (nullable): the pull; NULL with @on_demand, or
+ * NULL with @error: "Stream not found", or why the uri cannot be pulled.
+ */
+FerryStream *
+ferry_pull_for_viewer (FerryApp *app, const char *name, gboolean *on_demand,
+    GError **error)
+{
+  FerryStream *s;
+
+  *on_demand = FALSE;
+  if (name == NULL || *name == '\0') {
+    g_set_error_literal (error, FERRY_ERROR, FERRY_ERROR_NOT_FOUND,
+        "Stream not found");
+    return NULL;
+  }
+  s = ferry_registry_lookup_name (ferry_app_get_registry (app), name);
+  if (s != NULL && ferry_stream_is_active (s))
+    return s;
+  g_clear_object (&s);
+  if (!looks_like_rtmp (name)) {
+    g_set_error_literal (error, FERRY_ERROR, FERRY_ERROR_NOT_FOUND,
+        "Stream not found");
+    return NULL;
+  }
+  if ((s = ferry_pull_find_active (app, name)) != NULL)
+    return s;
+  if (!ferry_ingest_uri_is_supported (name, error))
+    return NULL;
+  *on_demand = TRUE;
+  return NULL;
+}
+
+/* Returns: (transfer full) (nullable): a new on-demand pull of @uri, named by it. */
+FerryStream *
+ferry_pull_start_on_demand (FerryApp *app, const char *uri, GError **error)
+{
+  FerryPullRequest req = {
+    .uri = uri,
+    .name = uri,
+    .has_audio = TRUE,
+    .has_video = TRUE,
+    .on_demand = TRUE,
+  };
+  return ferry_pull_start (app, &req, error);
 }

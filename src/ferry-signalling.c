@@ -2,6 +2,7 @@
 #include "ferry-signalling.h"
 #include "ferry-invoke.h"
 #include "ferry-json.h"
+#include "ferry-pull.h"
 #include "ferry-registry.h"
 #include "ferry-viewer.h"
 #include "ferry-wcs.h"
@@ -127,10 +128,10 @@ handle_connection (Client *c, JsonObject *payload)
 static void
 handle_play (Client *c, JsonObject *payload)
 {
-  FerryRegistry *registry = ferry_app_get_registry (c->sig->app);
   const char *msid = NULL, *name = NULL, *sdp = NULL, *provider = NULL;
   g_autoptr (FerryStream) stream = NULL;
   g_autoptr (GError) error = NULL;
+  gboolean on_demand = FALSE;
   FerryViewer *viewer;
   Play *play;
 
@@ -160,11 +161,12 @@ handle_play (Client *c, JsonObject *payload)
         "Failed to add stream to proxy");
     return;
   }
-  if (name != NULL)
-    stream = ferry_registry_lookup_name (registry, name);
-  if (stream == NULL || !ferry_stream_is_active (stream)) {
-    GST_INFO ("client %s: play %s: no such stream", c->id, name);
-    send_status (c, msid, name, TRUE, TRUE, "FAILED", "Stream not found");
+  /* A name that is an rtmp:// uri nobody pulls yet is pulled on demand (below, once the
+   * viewer is known to be acceptable). */
+  stream = ferry_pull_for_viewer (c->sig->app, name, &on_demand, &error);
+  if (stream == NULL && !on_demand) {
+    GST_INFO ("client %s: play %s: %s", c->id, name, error->message);
+    send_status (c, msid, name, TRUE, TRUE, "FAILED", error->message);
     return;
   }
   viewer = ferry_viewer_new (c->sig->app, msid, sdp, &viewer_events, c,
@@ -190,8 +192,16 @@ handle_play (Client *c, JsonObject *payload)
   play->has_audio = play->has_video = TRUE;
   ferry_json_get_bool (payload, "hasAudio", &play->has_audio, NULL);
   ferry_json_get_bool (payload, "hasVideo", &play->has_video, NULL);
+  if (on_demand
+      && !(stream = ferry_pull_start_on_demand (c->sig->app, name, &error))) {
+    GST_INFO ("client %s: play %s: %s", c->id, name, error->message);
+    play_free (play);
+    send_status (c, msid, name, TRUE, TRUE, "FAILED", error->message);
+    return;
+  }
   g_hash_table_insert (c->plays, g_strdup (msid), play);
-  GST_INFO ("client %s: viewer %s plays %s", c->id, msid, name);
+  GST_INFO ("client %s: viewer %s plays %s%s", c->id, msid, name,
+      on_demand ? " (pulled on demand)" : "");
   ferry_stream_add_viewer (stream, viewer);
 }
 

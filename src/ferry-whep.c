@@ -3,6 +3,7 @@
 #include "ferry-errors.h"
 #include "ferry-ice.h"
 #include "ferry-log.h"
+#include "ferry-pull.h"
 #include "ferry-registry.h"
 #include "ferry-rest.h"
 #include "ferry-viewer.h"
@@ -143,6 +144,7 @@ handle_post (FerryWhep *self, SoupServerMessage *msg, const char *name)
   g_autoptr (FerryStream) stream = NULL;
   g_autoptr (GError) error = NULL;
   g_autofree char *offer = NULL;
+  gboolean on_demand = FALSE;
   FerryViewer *viewer;
   Session *s;
 
@@ -153,11 +155,10 @@ handle_post (FerryWhep *self, SoupServerMessage *msg, const char *name)
         "the offer must be sent as application/sdp");
     return;
   }
-  stream = ferry_registry_lookup_name (ferry_app_get_registry (self->app),
-      name);
-  if (stream == NULL || !ferry_stream_is_active (stream)) {
-    ferry_rest_reply_error_literal (msg, FERRY_ERROR_NOT_FOUND,
-        "Stream not found");
+  /* As over the WebSocket: an rtmp:// name nobody pulls yet is pulled on demand. */
+  stream = ferry_pull_for_viewer (self->app, name, &on_demand, &error);
+  if (stream == NULL && !on_demand) {
+    ferry_rest_reply_error (msg, error);
     return;
   }
   offer = g_strndup (body->data, body->length);
@@ -169,6 +170,15 @@ handle_post (FerryWhep *self, SoupServerMessage *msg, const char *name)
   if (viewer == NULL) {
     ferry_rest_reply_error_literal (msg, FERRY_ERROR_INVALID_PARAMETER,
         error->message);
+    g_free (s->id);
+    g_free (s->name);
+    g_free (s);
+    return;
+  }
+  if (on_demand
+      && !(stream = ferry_pull_start_on_demand (self->app, name, &error))) {
+    ferry_rest_reply_error (msg, error);
+    g_object_unref (viewer);
     g_free (s->id);
     g_free (s->name);
     g_free (s);

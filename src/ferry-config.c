@@ -35,6 +35,7 @@ ferry_config_new_default (void)
   self->stall_timeout_s = 5;
   self->grace_s = 10;
   self->on_demand_linger_s = 10;
+  self->track_wait_ms = 2000;
   self->opus_bitrate = 64000;
   self->records_dir = g_strdup ("records");
   self->record_segment_s = 600;
@@ -100,6 +101,7 @@ static const KeySpec keys[] = {
   UINT_KEY ("pull", "stall-timeout", stall_timeout_s, 1, 3600),
   UINT_KEY ("pull", "grace-period", grace_s, 0, 3600),
   UINT_KEY ("pull", "on-demand-linger", on_demand_linger_s, 0, 86400),
+  UINT_KEY ("pull", "track-wait-ms", track_wait_ms, 0, 60000),
   {"record", "dir", KEY_STRING, G_STRUCT_OFFSET (FerryConfig, records_dir),
       0, 0},
   UINT_KEY ("record", "segment-duration", record_segment_s, 1, 86400),

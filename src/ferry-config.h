@@ -28,6 +28,7 @@ typedef struct
   guint reconnect_attempts;     /* failed attempts in a row before FAILED; 0 = forever */
   guint stall_timeout_s;        /* a playing source without media this long is lost */
   guint grace_s;                /* viewers are held this long through an outage */
+  guint track_wait_ms;          /* one track flows: wait this long for the other */
   guint on_demand_linger_s;     /* an on-demand pull ends this long after its last viewer */
   /* [record] */
   char *records_dir;            /* where recordings go */

@@ -42,6 +42,8 @@ struct _FerryStream
   guint session;                /* number of the next source */
   FerryOutage outage;           /* attempts, backoff and grace timers */
   gboolean had_video, had_audio;        /* some source delivered that track */
+  gboolean video_flowing, audio_flowing;        /* first buffer reached the tee */
+  GSource *track_wait;          /* one track flows: how long to wait for the other */
 
   /* On-demand pulls (a viewer played an rtmp:// name): they end by themselves. */
   gboolean on_demand;

@@ -10,17 +10,66 @@
 
 #define GST_CAT_DEFAULT ferry_stream_debug
 
-/* Main context: media reached a tee for the first time. */
+/* Main context: the stream is PLAYING once every wanted track flows, or once one does and
+ * the other stayed away for `[pull] track-wait-ms` (an audio-only or video-only source). */
 static void
 on_playing (FerryStream *self)
 {
   if (self->status != FERRY_STREAM_PENDING)
     return;
+  ferry_clear_source (&self->track_wait);
   ferry_stream_set_status (self, FERRY_STREAM_PLAYING, NULL);
   ferry_outage_release (&self->outage);
   if (self->record)
     ferry_stream_start_recording (self, NULL);
   ferry_stream_attach_waiting (self);
+}
+
+/* Main context: a wanted track did not come with the other one: the source has none. It
+ * is no longer handed out (viewers answer its m-line inactive, recordings leave it out) and
+ * the pull says so (hasAudio/hasVideo). */
+static gboolean
+track_wait_cb (gpointer user_data)
+{
+  FerryStream *self = user_data;
+
+  g_clear_pointer (&self->track_wait, g_source_unref);
+  if (self->ingest.video_tee && !self->video_flowing) {
+    GST_INFO ("stream %s: the source has no video", self->name);
+    self->ingest.video_tee = NULL;
+    self->has_video = FALSE;
+  }
+  if (self->ingest.audio_tee && !self->audio_flowing) {
+    GST_INFO ("stream %s: the source has no audio", self->name);
+    self->ingest.audio_tee = self->ingest.aac_tee = NULL;
+    self->has_audio = FALSE;
+  }
+  on_playing (self);
+  return G_SOURCE_REMOVE;
+}
+
+/* Main context: the first buffer of @kind reached its tee. */
+static void
+on_track_flowing (FerryStream *self, const char *kind)
+{
+  guint wait_ms = ferry_app_get_config (self->app)->track_wait_ms;
+
+  if (g_strcmp0 (kind, "video") == 0)
+    self->video_flowing = TRUE;
+  else
+    self->audio_flowing = TRUE;
+  if (self->status != FERRY_STREAM_PENDING)
+    return;
+  if ((self->ingest.video_tee == NULL || self->video_flowing)
+      && (self->ingest.audio_tee == NULL || self->audio_flowing)) {
+    on_playing (self);
+    return;
+  }
+  if (self->track_wait == NULL) {
+    self->track_wait = g_timeout_source_new (wait_ms);
+    g_source_set_callback (self->track_wait, track_wait_cb, self, NULL);
+    g_source_attach (self->track_wait, ferry_app_get_context (self->app));
+  }
 }
 
 /* Main context: the current source delivers media. After an outage the viewers, whose
@@ -248,7 +297,7 @@ handle_element_message (FerryStream *self, GstMessage *msg)
   if (gst_structure_has_name (s, "ferry-media-flowing")) {
     GST_DEBUG ("stream %s: %s flowing", self->name,
         gst_structure_get_string (s, "kind"));
-    on_playing (self);
+    on_track_flowing (self, gst_structure_get_string (s, "kind"));
   } else if (gst_structure_has_name (s, "ferry-source-media")) {
     on_source_media (self, session);
   } else if (gst_structure_has_name (s, "ferry-source-eos")) {

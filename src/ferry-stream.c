@@ -23,6 +23,7 @@ ferry_stream_dispose (GObject *object)
   ferry_outage_cancel (&self->outage);
   ferry_clear_source (&self->watchdog);
   ferry_clear_source (&self->linger_timer);
+  ferry_clear_source (&self->track_wait);
   if (self->pipeline)
     gst_element_set_state (self->pipeline, GST_STATE_NULL);
   g_clear_pointer (&self->source, ferry_source_free);
@@ -310,6 +311,7 @@ ferry_stream_shutdown (FerryStream *self, FerryStreamStatus status,
   ferry_clear_source (&self->connect_timeout);
   ferry_outage_cancel (&self->outage);
   ferry_clear_source (&self->watchdog);
+  ferry_clear_source (&self->track_wait);
   ferry_stream_close_viewers (&self->waiting, viewer_status, viewer_info);
   ferry_stream_close_viewers (&self->viewers, viewer_status, viewer_info);
 

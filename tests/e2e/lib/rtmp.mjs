@@ -84,15 +84,15 @@ ${control ? `http {
  * signal to `rtmpUrl` with ffmpeg, in real time. Resolves once ffmpeg has
  * sent frames (it is publishing); returns {url, proc, stop()}.
  */
-export async function startPublisher(rtmpUrl, { logName = 'ffmpeg', size = '640x360', audioRate = 44100, video = true } = {}) {
+export async function startPublisher(rtmpUrl, { logName = 'ffmpeg', size = '640x360', audioRate = 44100, video = true, audio = true } = {}) {
   const dir = freshDir(logName);
   const args = [
     '-hide_banner', '-nostdin', '-loglevel', 'info', '-stats',
     ...(video ? ['-re', '-f', 'lavfi', '-i', `testsrc2=size=${size}:rate=30`] : []),
-    '-re', '-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=${audioRate}`,
+    ...(audio ? ['-re', '-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=${audioRate}`] : []),
     ...(video ? ['-c:v', 'libx264', '-preset', 'veryfast', '-tune', 'zerolatency', '-bf', '0', '-g', '60',
       '-pix_fmt', 'yuv420p'] : []),
-    '-c:a', 'aac', '-b:a', '96k',
+    ...(audio ? ['-c:a', 'aac', '-b:a', '96k'] : []),
     '-f', 'flv', rtmpUrl,
   ];
   const proc = startProcess('ffmpeg', '/usr/bin/ffmpeg', args, { logFile: path.join(dir, 'ffmpeg.log') });

@@ -309,11 +309,11 @@ test('grace period: viewers get STOPPED "Stopped by publisher stop" when the sou
       assert.equal(p.viewers, 0);
       await publish('cam2');
       await f.waitStatus(byName('cam2'), 'PLAYING', 20000);
-      const again = startPeer({ url: f.wsUrl, names: ['cam2'], seconds: 5 });
+      const again = startPeer({ url: f.wsUrl, names: ['cam2'], seconds: 20, extraArgs: ['--until-decoded'] });
       const r2 = await again.result;
       const s2 = r2.report.streams[0];
       t.diagnostic(`a new viewer after the return: ${s2.videoFrames} frames, ${s2.audioSamples} samples`);
-      assert.ok(s2.videoFrames > 30 && s2.audioSamples > 48000, JSON.stringify(s2));
+      assert.ok(s2.videoFrames > 0 && s2.audioSamples > 0, JSON.stringify(s2));
 
       // An origin that dies: its viewers get FAILED with the lost connection, not STOPPED.
       const o3 = await startOrigin();

@@ -137,10 +137,17 @@ retry_cb (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
+/* A failure that took its own time (the origin answered and held the player until
+ * rtmp2src's idle-timeout) is retried at once: the wait itself paced it, and a publisher
+ * that appears in a backoff window would otherwise be joined mid-GOP, costing up to a GOP
+ * before the picture is back (measured: Chromium 4.6 s after a 20 s outage, under ASan). */
+#define PACED_RETRY_MS 20
+
 /* Main context: the current source is gone (error, end of stream, stall, no media in
- * time). Drop it and try again after the backoff, or give up. */
+ * time). Drop it and try again after the backoff (or at once when @paced), or give up. */
 static void
-source_lost (FerryStream *self, const char *reason, gboolean clean)
+source_lost_full (FerryStream *self, const char *reason, gboolean clean,
+    gboolean paced)
 {
   const FerryConfig *config = ferry_app_get_config (self->app);
   gboolean was_playing = self->status == FERRY_STREAM_PLAYING;
@@ -155,6 +162,8 @@ source_lost (FerryStream *self, const char *reason, gboolean clean)
       was_playing);
   GST_WARNING ("stream %s: source lost (%s), %u failed attempt(s) in a row",
       self->name, reason, self->outage.attempt);
+  if (paced && delay > PACED_RETRY_MS)
+    delay = PACED_RETRY_MS;
 
   if (delay < 0) {
     if (config->reconnect)
@@ -172,6 +181,12 @@ source_lost (FerryStream *self, const char *reason, gboolean clean)
   ferry_stream_hold_viewers (self);
 }
 
+static void
+source_lost (FerryStream *self, const char *reason, gboolean clean)
+{
+  source_lost_full (self, reason, clean, FALSE);
+}
+
 /* The source ended. After media it is an unpublish; before any media it is rtmp2src's
  * idle-timeout on a name nobody publishes (nginx-rtmp keeps such players waiting). */
 static void
@@ -187,7 +202,7 @@ on_source_eos (FerryStream *self, guint session)
   }
   info = g_strdup_printf ("stream not found on origin: no media within %u s "
       "(is it published?)", ferry_app_get_config (self->app)->idle_timeout_s);
-  source_lost (self, info, FALSE);
+  source_lost_full (self, info, FALSE, TRUE);
 }
 
 /* Main context: a source that came back with a track less than before (the publisher now

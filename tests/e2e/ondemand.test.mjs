@@ -12,6 +12,8 @@ import { startProcess } from './lib/proc.mjs';
 import { launchBrowser, closeBrowser, expectMediaFlowing } from './lib/browser.mjs';
 import { openSdkPage, startSdkServer } from './lib/sdk-page.mjs';
 import { freePort, freshDir, sleep, waitFor, writeConf } from './lib/util.mjs';
+import { establishedWs } from './lib/wsclient.mjs';
+import { chromiumOffer } from './fixtures/offers.mjs';
 
 let origin;
 let ferry;
@@ -101,18 +103,35 @@ test('a viewer joining during the linger keeps the pull; a REST pull of the URL 
   { timeout: 60000 }, async () => {
     const uri = origin.url('od2');
     const a = startPeer({ url: ferry.wsUrl, names: [uri], seconds: 20, extraArgs: ['--until-decoded'] });
-    assert.ok(streamReport(await a.result, uri).videoFrames > 0);
-    const b = startPeer({ url: ferry.wsUrl, names: [uri], seconds: LINGER_S + 4 });
-    await sleep(LINGER_S * 1000 + 1500);
-    const pulls = await pullsOf(uri);
-    assert.equal(pulls.length, 1, 'the second viewer kept it');
-    assert.equal(pulls[0].status, 'PLAYING');
-    assert.ok(streamReport(await b.result, uri).videoFrames > 0);
+    // A raw WebSocket viewer (it never completes ICE, but it is a viewer) joins the moment
+    // the first one has gone: no process start-up between them.
+    const ws = await establishedWs(ferry.wsUrl);
+    try {
+      assert.ok(streamReport(await a.result, uri).videoFrames > 0);
+      await waitFor('the first viewer gone', async () => {
+        const p = await pullsOf(uri);
+        if (p.length === 1 && p[0].viewers === 0) return true;
+        throw new Error(JSON.stringify(p));
+      }, { timeout: 5000, interval: 50 });
+      ws.wcs('playStream', { mediaSessionId: 'late-joiner', name: uri, mediaProvider: 'WebRTC', sdp: chromiumOffer() });
+      await sleep(LINGER_S * 1000 + 1500);
+      const pulls = await pullsOf(uri);
+      assert.equal(pulls.length, 1, 'the second viewer kept it');
+      assert.equal(pulls[0].status, 'PLAYING');
+      assert.equal(pulls[0].viewers, 1);
+      // Over REST the same uri: a conflict while the on-demand pull runs.
+      const r = await ferry.pull({ uri });
+      assert.equal(r.status, 409, r.text);
+    } finally {
+      ws.close();
+    }
+    await waitFor('the on-demand pull to end after its last viewer', async () => {
+      const p = await pullsOf(uri);
+      if (p.length === 0) return true;
+      throw new Error(JSON.stringify(p));
+    }, { timeout: LINGER_S * 1000 + 8000, interval: 200 });
 
-    // Over REST the same uri: a conflict while the on-demand pull runs...
-    const r = await ferry.pull({ uri });
-    assert.equal(r.status, 409, r.text);
-    // ...and a REST pull (of another URL) played by its uri never ends by itself.
+    // A REST pull (of another URL) played by its uri never ends by itself.
     const uri3 = origin.url('od3');
     await ferry.pullPlaying(uri3, 'rest-od3');
     const c = startPeer({ url: ferry.wsUrl, names: [uri3], seconds: 20, extraArgs: ['--until-decoded'] });

@@ -2,21 +2,11 @@
 #include "ferry-pull.h"
 #include "ferry-errors.h"
 #include "ferry-ingest.h"
+#include "ferry-log.h"
 #include "ferry-registry.h"
 
-GST_DEBUG_CATEGORY_STATIC (ferry_pull_debug);
+FERRY_DEBUG_CATEGORY_LAZY (ferry_pull_debug, "ferry-pull", "Ferry pull creation");
 #define GST_CAT_DEFAULT ferry_pull_debug
-
-static void
-init_debug (void)
-{
-  static gsize once = 0;
-  if (g_once_init_enter (&once)) {
-    GST_DEBUG_CATEGORY_INIT (ferry_pull_debug, "ferry-pull", 0,
-        "Ferry pull creation");
-    g_once_init_leave (&once, 1);
-  }
-}
 
 /* An ended pull (FAILED/STOPPED) does not block its uri or name: it is replaced. */
 static gboolean

@@ -68,9 +68,16 @@ ferry_pull_start (FerryApp *app, const FerryPullRequest *req, GError **error)
   return stream;
 }
 
+static gboolean
+looks_like_rtmp (const char *name)
+{
+  return g_ascii_strncasecmp (name, "rtmp://", 7) == 0
+      || g_ascii_strncasecmp (name, "rtmps://", 8) == 0;
+}
+
 /* Returns: (transfer full) (nullable): the PENDING, PLAYING or reconnecting pull of @uri. */
-FerryStream *
-ferry_pull_find_active (FerryApp *app, const char *uri)
+static FerryStream *
+find_active (FerryApp *app, const char *uri)
 {
   FerryStream *s = ferry_registry_lookup_uri (ferry_app_get_registry (app),
       uri);
@@ -78,13 +85,6 @@ ferry_pull_find_active (FerryApp *app, const char *uri)
   if (s != NULL && !ferry_stream_is_active (s))
     g_clear_object (&s);
   return s;
-}
-
-static gboolean
-looks_like_rtmp (const char *name)
-{
-  return g_ascii_strncasecmp (name, "rtmp://", 7) == 0
-      || g_ascii_strncasecmp (name, "rtmps://", 8) == 0;
 }
 
 /**
@@ -118,7 +118,7 @@ ferry_pull_for_viewer (FerryApp *app, const char *name, gboolean *on_demand,
         "Stream not found");
     return NULL;
   }
-  if ((s = ferry_pull_find_active (app, name)) != NULL)
+  if ((s = find_active (app, name)) != NULL)
     return s;
   if (!ferry_ingest_uri_is_supported (name, error))
     return NULL;

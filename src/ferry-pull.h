@@ -19,7 +19,6 @@ typedef struct
 
 FerryStream *ferry_pull_start (FerryApp *app, const FerryPullRequest *req,
     GError **error);
-FerryStream *ferry_pull_find_active (FerryApp *app, const char *uri);
 FerryStream *ferry_pull_for_viewer (FerryApp *app, const char *name,
     gboolean *on_demand, GError **error);
 FerryStream *ferry_pull_start_on_demand (FerryApp *app, const char *uri,

@@ -41,8 +41,11 @@ struct _FerryStream
   FerrySource *source;          /* owned: the current connection; NULL between attempts */
   guint session;                /* number of the next source */
   FerryOutage outage;           /* attempts, backoff and grace timers */
-  gboolean had_video, had_audio;        /* some source delivered that track */
   gboolean video_flowing, audio_flowing;        /* first buffer reached the tee */
+  /* A wanted track the source does not have (found at start or after a reconnect): its
+   * tee is not handed out (ferry_stream_get_tee), the pull object says so. Sources are
+   * still built wanting it, so that it can come back. */
+  gboolean video_absent, audio_absent;
   GSource *track_wait;          /* one track flows: how long to wait for the other */
 
   /* On-demand pulls (a viewer played an rtmp:// name): they end by themselves. */

@@ -36,13 +36,11 @@ track_wait_cb (gpointer user_data)
   g_clear_pointer (&self->track_wait, g_source_unref);
   if (self->ingest.video_tee && !self->video_flowing) {
     GST_INFO ("stream %s: the source has no video", self->name);
-    self->ingest.video_tee = NULL;
-    self->has_video = FALSE;
+    self->video_absent = TRUE;
   }
   if (self->ingest.audio_tee && !self->audio_flowing) {
     GST_INFO ("stream %s: the source has no audio", self->name);
-    self->ingest.audio_tee = self->ingest.aac_tee = NULL;
-    self->has_audio = FALSE;
+    self->audio_absent = TRUE;
   }
   on_playing (self);
   return G_SOURCE_REMOVE;
@@ -54,10 +52,13 @@ on_track_flowing (FerryStream *self, const char *kind)
 {
   guint wait_ms = ferry_app_get_config (self->app)->track_wait_ms;
 
-  if (g_strcmp0 (kind, "video") == 0)
+  if (g_strcmp0 (kind, "video") == 0) {
     self->video_flowing = TRUE;
-  else
+    self->video_absent = FALSE;
+  } else {
     self->audio_flowing = TRUE;
+    self->audio_absent = FALSE;
+  }
   if (self->status != FERRY_STREAM_PENDING)
     return;
   if ((self->ingest.video_tee == NULL || self->video_flowing)
@@ -205,10 +206,27 @@ on_source_eos (FerryStream *self, guint session)
   source_lost_full (self, info, FALSE, TRUE);
 }
 
+/* Main context: whether the current source (after a reconnect) has a wanted track the
+ * stream hands out, or brings back one it had lost. Returns TRUE when @kind went missing. */
+static gboolean
+recheck_track (FerryStream *self, const char *kind, gboolean wanted,
+    gboolean *absent)
+{
+  gboolean has = ferry_source_has_track (self->source, kind);
+
+  if (!wanted || has == !*absent)
+    return FALSE;
+  *absent = !has;
+  GST_INFO ("stream %s: the source came back %s %s", self->name,
+      has ? "with" : "without", kind);
+  return !has;
+}
+
 /* Main context: a source that came back with a track less than before (the publisher now
  * sends only audio, say) would leave its viewers with a black picture or silence: once the
- * new source has delivered for @limit s without it, they are ended with the reason. The
- * pull plays on with what it has; viewers who join now get what is there. */
+ * new source has delivered for @limit s without it, they are ended with the reason, and the
+ * track is no longer handed out (as for a source that never had it). The pull plays on
+ * with what it has; viewers who join now get what is there, a track that is back too. */
 static void
 check_tracks (FerryStream *self, guint limit)
 {
@@ -216,26 +234,23 @@ check_tracks (FerryStream *self, guint limit)
   const char *missing = NULL;
   g_autofree char *info = NULL;
 
-  self->had_video |= ferry_source_has_track (self->source, "video");
-  self->had_audio |= ferry_source_has_track (self->source, "audio");
   if (self->track_checked == session + 1 || session == 0
       || ferry_source_get_media_age_us (self->source)
       < (gint64) limit * G_USEC_PER_SEC)
     return;
   self->track_checked = session + 1;
-  if (self->had_video && !ferry_source_has_track (self->source, "video"))
+  if (recheck_track (self, "video", self->ingest.video_tee != NULL,
+          &self->video_absent))
     missing = "video";
-  else if (self->had_audio && !ferry_source_has_track (self->source, "audio"))
-    missing = "audio";
+  if (recheck_track (self, "audio", self->ingest.audio_tee != NULL,
+          &self->audio_absent))
+    missing = missing ? "video and audio" : "audio";
   if (missing == NULL)
     return;
   info = g_strdup_printf ("the source came back without %s", missing);
   GST_WARNING ("stream %s: %s; its %u viewer(s) are ended", self->name, info,
       ferry_stream_get_n_viewers (self));
   ferry_stream_close_viewers (&self->viewers, "FAILED", info);
-  /* Later viewers negotiate afresh and get what is there. */
-  self->had_video = ferry_source_has_track (self->source, "video");
-  self->had_audio = ferry_source_has_track (self->source, "audio");
 }
 
 /* Main context, every second: a source that had media and went quiet is stalled (a

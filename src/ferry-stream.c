@@ -153,7 +153,8 @@ ferry_stream_start_recording (FerryStream *self, GError **error)
   self->recorder = ferry_recorder_new (self->app, self->name, recorder_done_cb,
       self);
   if (!ferry_recorder_start (self->recorder, self->pipeline,
-          self->ingest.video_tee, self->ingest.aac_tee, &local)) {
+          ferry_stream_get_tee (self, "video"), ferry_stream_get_tee (self, "aac"),
+          &local)) {
     GST_WARNING ("stream %s: cannot record: %s", self->name, local->message);
     self->record_info = g_strdup (local->message);
     self->record = FALSE;
@@ -335,8 +336,6 @@ finish_shutdown (FerryStream *self)
   g_clear_pointer (&self->source, ferry_source_free);
   g_clear_object (&self->pipeline);
   memset (&self->ingest, 0, sizeof self->ingest);
-  self->ingest.video_tee = self->ingest.audio_tee = NULL;
-  self->ingest.aac_tee = NULL;
   GST_INFO ("stream %s: pipeline stopped", self->name);
 }
 
@@ -470,9 +469,9 @@ ferry_stream_to_json (FerryStream *self)
   json_builder_set_member_name (b, "startedBy");
   json_builder_add_string_value (b, self->on_demand ? "play" : "rest");
   json_builder_set_member_name (b, "hasAudio");
-  json_builder_add_boolean_value (b, self->has_audio);
+  json_builder_add_boolean_value (b, self->has_audio && !self->audio_absent);
   json_builder_set_member_name (b, "hasVideo");
-  json_builder_add_boolean_value (b, self->has_video);
+  json_builder_add_boolean_value (b, self->has_video && !self->video_absent);
   json_builder_set_member_name (b, "record");
   json_builder_add_boolean_value (b, self->record);
   json_builder_set_member_name (b, "recordName");
@@ -542,7 +541,9 @@ GstElement *
 ferry_stream_get_tee (FerryStream *self, const char *kind)
 {
   if (g_str_equal (kind, "video"))
-    return self->ingest.video_tee;
+    return self->video_absent ? NULL : self->ingest.video_tee;
+  if (self->audio_absent)
+    return NULL;
   if (g_str_equal (kind, "aac"))
     return self->ingest.aac_tee;
   return self->ingest.audio_tee;

@@ -72,24 +72,7 @@ const viewersOf = async (f, name) => (await f.find(byName(name)))?.viewers;
  * {status, headers, text, json} like util.mjs request().
  */
 function req(method, url, body, headers = {}, timeout = 5000) {
-  return new Promise((resolve, reject) => {
-    const h = { ...headers };
-    if (body !== undefined) h['Content-Length'] = Buffer.byteLength(body);
-    const r = http.request(url, { method, headers: h, agent: false, timeout }, (res) => {
-      const chunks = [];
-      res.on('data', (c) => chunks.push(c));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        let json;
-        try { json = JSON.parse(text); } catch { json = undefined; }
-        resolve({ status: res.statusCode, headers: res.headers, text, json });
-      });
-      res.on('error', reject);
-    });
-    r.on('timeout', () => r.destroy(new Error(`${method} ${url}: no answer within ${timeout} ms`)));
-    r.on('error', (err) => reject(new Error(`${method} ${url}: ${err.message}`)));
-    r.end(body);
-  });
+  return request(method, url, body, { headers, timeout, json: false, agent: false });
 }
 
 function header(r, name) {

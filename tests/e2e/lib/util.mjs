@@ -96,8 +96,10 @@ export function writeConf(text) {
  * One HTTP request with a hard timeout. `body` may be an object (sent as
  * JSON), a string or a Buffer (sent as is). Resolves to
  * {status, headers, text, json} where json is undefined if the body is not JSON.
+ * `json: false` sends no Content-Type of its own; `agent: false` uses a connection of its
+ * own (no keep-alive pooling).
  */
-export function request(method, url, body, { timeout = 5000, headers = {} } = {}) {
+export function request(method, url, body, { timeout = 5000, headers = {}, json = true, agent } = {}) {
   return new Promise((resolve, reject) => {
     let payload;
     if (body !== undefined) {
@@ -106,10 +108,11 @@ export function request(method, url, body, { timeout = 5000, headers = {} } = {}
     const req = http.request(url, {
       method,
       headers: {
-        ...(payload !== undefined ? { 'Content-Type': 'application/json',
+        ...(payload !== undefined ? { ...(json ? { 'Content-Type': 'application/json' } : {}),
                                       'Content-Length': Buffer.byteLength(payload) } : {}),
         ...headers,
       },
+      ...(agent !== undefined ? { agent } : {}),
       timeout,
     }, (res) => {
       const chunks = [];
@@ -123,7 +126,7 @@ export function request(method, url, body, { timeout = 5000, headers = {} } = {}
       res.on('error', reject);
     });
     req.on('timeout', () => req.destroy(new Error(`${method} ${url}: no answer within ${timeout} ms`)));
-    req.on('error', reject);
+    req.on('error', (err) => reject(new Error(`${method} ${url}: ${err.message}`)));
     if (payload !== undefined) req.write(payload);
     req.end();
   });

@@ -389,7 +389,7 @@ test('the origin server dies and comes back on its port: the peer resumes; a sta
     }
   });
 
-test('a source that comes back without video: its viewers get FAILED with the reason instead of a black picture; the pull plays on',
+test('a source that comes back without video: its viewers get FAILED with the reason instead of a black picture; the pull plays on; video handed out again once it is back',
   { timeout: 60000 }, async (t) => {
     await publish('cam4');
     await ferry.pullPlaying(origin.url('cam4'), 'cam4');
@@ -409,6 +409,20 @@ test('a source that comes back without video: its viewers get FAILED with the re
       assert.ok(ms < 3000 + 5000, `ended after ${ms} ms (stall-timeout 3 s)`);
       const p = await ferry.find(byName('cam4'));
       assert.equal(p.status, 'PLAYING', JSON.stringify(p));
+      assert.equal(p.hasVideo, false, JSON.stringify(p));
+      // The video comes back with a later publisher: new viewers get it again.
+      await unpublish('cam4');
+      await waitOutage('cam4', /unpublished/);
+      await publish('cam4');
+      await waitFor('cam4 with video again', async () => {
+        const q = await ferry.find(byName('cam4'));
+        if (q.status === 'PLAYING' && q.hasVideo) return true;
+        throw new Error(JSON.stringify(q));
+      }, { timeout: 20000, interval: 200 });
+      const again = startPeer({ url: `ws://127.0.0.1:${ferry.wsPort}/`, names: ['cam4'], seconds: 20, extraArgs: ['--until-decoded'] });
+      const s2 = (await again.result).report.streams[0];
+      t.diagnostic(`a viewer after video came back: ${s2.videoFrames} frames`);
+      assert.ok(s2.videoFrames > 0, JSON.stringify(s2));
     } finally {
       await peer.proc.stop();
       await ferry.terminate({ localStreamName: 'cam4' });

@@ -16,6 +16,7 @@ import { startFerry } from './lib/ferry.mjs';
 import { startPublisher } from './lib/rtmp.mjs';
 import { runPeer, startPeer, streamReport } from './lib/peer.mjs';
 import { runCommand } from './lib/proc.mjs';
+import { launchBrowser, closeBrowser } from './lib/browser.mjs';
 import { fatal, freshDir, sleep, waitFor, writeConf } from './lib/util.mjs';
 
 const FFPROBE = '/usr/bin/ffprobe';
@@ -434,6 +435,84 @@ test('hasVideo:false records only AAC, hasAudio:false only H.264', { timeout: 40
   }
 });
 
+test('real audio-only and video-only sources record what they have', { timeout: 60000 }, async (t) => {
+  // Publishers without a video (or an audio) track at all, not pulls that leave one out.
+  const pubs = await Promise.all([
+    startPublisher(env.uri('aonly'), { logName: 'ffmpeg-aonly', video: false }),
+    startPublisher(env.uri('vonly'), { logName: 'ffmpeg-vonly', audio: false }),
+  ]);
+  try {
+    const cases = [
+      { name: 'src-aonly', uri: env.uri('aonly'), codecs: ['audio:aac'], tracks: [{ type: 'audio', codec: 'mp4a' }], has: { hasAudio: true, hasVideo: false } },
+      { name: 'src-vonly', uri: env.uri('vonly'), codecs: ['video:h264'], tracks: [{ type: 'video', codec: 'avc1' }], has: { hasAudio: false, hasVideo: true } },
+    ];
+    for (const c of cases) {
+      const r = await ferry.pull({ uri: c.uri, localStreamName: c.name, record: true });
+      assert.equal(r.status, 200, r.text);
+    }
+    const watched = await Promise.all(cases.map((c) => watchRecording(ferry, c.name)));
+    await sleep(Math.max(...watched.map((w) => w.open)) + 3000 - Date.now());
+    for (const c of cases) {
+      const p = await ferry.find(byName(c.name));
+      assert.deepEqual({ hasAudio: p.hasAudio, hasVideo: p.hasVideo }, c.has, JSON.stringify(p));
+      assert.equal((await rec(ferry, 'stop', { localStreamName: c.name })).status, 200);
+    }
+    for (const c of cases) await waitRecordStatus(ferry, c.name, 'STOPPED');
+    const list = await listRecords(ferry);
+    for (const c of cases) {
+      const files = filesOf(recordsDir, c.name);
+      assert.equal(files.length, 1, `${c.name}: ${files}`);
+      const p = await probe(path.join(recordsDir, files[0]));
+      t.diagnostic(`${c.name}: ${p.codecs.join(', ')}, ${p.duration.toFixed(2)} s`);
+      assertPlayable(p, c.codecs);
+      assert.ok(p.duration > 2.5, `${c.name}: ${JSON.stringify(p)}`);
+      assert.equal(await decodeErrors(path.join(recordsDir, files[0])), '', `${c.name} decodes cleanly`);
+      const e = list.find((x) => x.name === files[0]);
+      assert.ok(e, `${files[0]} not listed`);
+      assert.deepEqual(e.tracks, c.tracks);
+      assert.equal(e.complete, true);
+      assert.equal((await ferry.terminate({ localStreamName: c.name })).status, 200);
+    }
+  } finally {
+    await Promise.allSettled(pubs.map((p) => p.stop()));
+  }
+});
+
+test('segment-size-mb = 1: a ~8 Mbit/s source rotates by size, every segment playable', { timeout: 60000 }, async (t) => {
+  const dir = path.join(freshDir('records-size'), 'records');
+  const f = await startFerry({ extraArgs: ['--config', writeConf(`[record]\ndir = ${dir}\nsegment-duration = 600\nsegment-size-mb = 1\n`)] });
+  // Constant 8 Mbit/s (filler NALs): about 1 MiB a second, a 2 s GOP of about 2 MiB.
+  const pub = await startPublisher(env.uri('big'), {
+    logName: 'ffmpeg-big',
+    videoArgs: ['-b:v', '8M', '-minrate', '8M', '-maxrate', '8M', '-bufsize', '2M', '-x264-params', 'nal-hrd=cbr'],
+  });
+  try {
+    assert.equal((await f.pull({ uri: env.uri('big'), localStreamName: 'big', record: true })).status, 200);
+    const { open } = await watchRecording(f, 'big');
+    await sleep(open + 9000 - Date.now());
+    assert.equal((await rec(f, 'stop', { localStreamName: 'big' })).status, 200);
+    await waitRecordStatus(f, 'big', 'STOPPED');
+    const files = filesOf(dir, 'big');
+    const sizes = files.map((n) => fs.statSync(path.join(dir, n)).size);
+    t.diagnostic(`${files.length} segments: ${sizes.map((b) => (b / 1048576).toFixed(2)).join(', ')} MiB`);
+    assert.ok(files.length >= 3, `size rotation: ${files}`);
+    assert.ok(files.every((n, i) => fileRe('big').exec(n)[1] === String(i).padStart(3, '0')), `segments: ${files}`);
+    // A segment ends at the keyframe where it would pass 1 MiB, so none holds more than
+    // about one GOP past the limit.
+    for (const [i, b] of sizes.entries()) assert.ok(b < 4 * 1048576, `segment ${i}: ${b} bytes`);
+    let total = 0;
+    for (const n of files) {
+      const p = await probe(path.join(dir, n));
+      assertPlayable(p);
+      total += p.video.duration;
+    }
+    assert.ok(total > 6, `${total} s of video in all segments`);
+  } finally {
+    await pub.stop();
+    assert.deepEqual(await f.stopAndCheck(), []);
+  }
+});
+
 test('hostile stream names record inside the records dir only, with sanitized names', { timeout: 40000 }, async (t) => {
   const long = `long${'x'.repeat(296)}`;
   const cases = [
@@ -542,6 +621,53 @@ test('download: full GET is byte-identical, Range gives 206 with the right bytes
   assert.equal(post.status, 405);
 });
 
+test('Chromium <video> plays a recording and seeks in it (Range requests)', { timeout: 60000 }, async (t) => {
+  const name = mainFiles[0] || (await listRecords(ferry)).find((e) => e.complete)?.name;
+  assert.ok(name, 'no recording to play');
+  const p = await probe(path.join(recordsDir, name));
+  const browser = await launchBrowser();
+  try {
+    const page = await browser.newPage();
+    const ranges = [];
+    page.on('request', (r) => { if (r.url().includes('/records/')) ranges.push(r.headers().range || null); });
+    await page.goto(`${ferry.base}/`, { waitUntil: 'commit' });
+    const res = await page.evaluate(async (src) => {
+      const v = document.createElement('video');
+      v.muted = true;
+      document.body.appendChild(v);
+      const once = (ev) => new Promise((resolve, reject) => {
+        v.addEventListener(ev, resolve, { once: true });
+        v.addEventListener('error', () => reject(new Error(`media error ${v.error && v.error.code}: ${v.error && v.error.message}`)), { once: true });
+      });
+      const meta = once('loadedmetadata');
+      v.src = src;
+      await meta;
+      const duration = v.duration;
+      const target = duration * 0.6;
+      const seeked = once('seeked');
+      v.currentTime = target;
+      await seeked;
+      // A frame at the new position is decoded once readyState reaches HAVE_CURRENT_DATA.
+      const t0 = performance.now();
+      while (v.readyState < 2 && performance.now() - t0 < 5000) await new Promise((r) => setTimeout(r, 50));
+      const played = once('timeupdate');
+      await v.play();
+      await played;
+      return { duration, target, at: v.currentTime, readyState: v.readyState,
+        width: v.videoWidth, height: v.videoHeight };
+    }, `/records/${encodeURIComponent(name)}`);
+    t.diagnostic(`${name}: ${JSON.stringify(res)}; ffprobe ${p.duration.toFixed(2)} s; Range headers ${JSON.stringify(ranges)}`);
+    assert.ok(Math.abs(res.duration - p.duration) < 0.5, `duration ${res.duration} vs ffprobe ${p.duration}`);
+    assert.ok(res.at >= res.target - 0.5 && res.at <= res.target + 2, `at ${res.at} after seeking to ${res.target}`);
+    assert.ok(res.readyState >= 2, `no frame after the seek: ${JSON.stringify(res)}`);
+    assert.deepEqual([res.width, res.height], [640, 360]);
+    assert.ok(ranges.some((r) => r && r.startsWith('bytes=')), `the browser sent no Range request: ${JSON.stringify(ranges)}`);
+    assert.deepEqual(browser.pageErrors, []);
+  } finally {
+    await closeBrowser(browser);
+  }
+});
+
 test('full or read-only records disk: recording FAILED with a reason, the stream plays on', { timeout: 90000 }, async (t) => {
   const privateNs = inPrivateNamespace();
   const base = freshDir('records-full');
@@ -571,7 +697,7 @@ test('full or read-only records disk: recording FAILED with a reason, the stream
     assert.ok(failed.recordInfo.length > 0);
     assert.match(failed.recordInfo, privateNs ? /No space left/ : /not writable/);
     assert.equal(failed.record, false);
-    const res = await runPeer({ url: f.wsUrl, names: [name], seconds: 4 });
+    const res = await runPeer({ url: f.wsUrl, names: [name], seconds: 20, extraArgs: ['--until-decoded'] });
     const s = streamReport(res, name);
     assert.ok(playedMedia(s), `viewer after the disk filled: ${JSON.stringify(s)}`);
     assert.equal((await f.find(byName(name))).status, 'PLAYING');
@@ -590,7 +716,7 @@ test('full or read-only records disk: recording FAILED with a reason, the stream
       assert.equal(p.recordStatus, 'FAILED', JSON.stringify(p));
       assert.match(p.recordInfo, /not writable/, JSON.stringify(p));
       assert.equal(p.status, 'PLAYING');
-      const res2 = await runPeer({ url: f.wsUrl, names: [name], seconds: 3 });
+      const res2 = await runPeer({ url: f.wsUrl, names: [name], seconds: 20, extraArgs: ['--until-decoded'] });
       assert.ok(playedMedia(streamReport(res2, name)), 'viewer after the read-only record/start');
     }
     assert.deepEqual(await f.stopAndCheck(), []);
@@ -600,8 +726,9 @@ test('full or read-only records disk: recording FAILED with a reason, the stream
   }
 });
 
-test('SIGTERM while recording: exit 0 within the finalize timeout, the file is complete', { timeout: 60000 }, async (t) => {
-  const dir = path.join(freshDir('records-term'), 'records');
+for (const signal of ['SIGTERM', 'SIGINT']) {
+test(`${signal} while recording: exit 0 within the finalize timeout, the file is complete`, { timeout: 60000 }, async (t) => {
+  const dir = path.join(freshDir(`records-${signal}`), 'records');
   const conf = writeConf(`[record]\ndir = ${dir}\nfinalize-timeout = 5\n`);
   const f = await startFerry({ extraArgs: ['--config', conf] });
   const name = 'term';
@@ -615,9 +742,9 @@ test('SIGTERM while recording: exit 0 within the finalize timeout, the file is c
   }
   const t0 = Date.now();
   const wall = (t0 - open) / 1000;
-  const problems = await f.stopAndCheck();
+  const problems = await f.stopAndCheck({ signal });
   const exitMs = Date.now() - t0;
-  t.diagnostic(`exit ${JSON.stringify(f.proc.exitInfo)} ${exitMs} ms after SIGTERM`);
+  t.diagnostic(`exit ${JSON.stringify(f.proc.exitInfo)} ${exitMs} ms after ${signal}`);
   assert.deepEqual(problems, []);
   assert.ok(exitMs <= 5000 + 1000, `exit took ${exitMs} ms (finalize-timeout 5 s)`);
   assert.doesNotMatch(f.log(), /did not finish within the timeout/, 'the muxer timed out');
@@ -637,6 +764,7 @@ test('SIGTERM while recording: exit 0 within the finalize timeout, the file is c
     assert.deepEqual(await check.stopAndCheck(), []);
   }
 });
+}
 
 test('a muxer that never finishes: record/stop and SIGTERM end within finalize-timeout, the file still plays', { timeout: 60000 }, async (t) => {
   const dir = path.join(freshDir('records-stuck'), 'records');

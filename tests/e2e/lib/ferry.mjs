@@ -72,20 +72,20 @@ export async function startFerry({ extraArgs = [], env = {}, iceAddress = '127.0
     },
 
     /**
-     * SIGTERM and check a clean exit: exit code 0 within 10 s, and no
+     * SIGTERM (or `signal`) and check a clean exit: exit code 0 within 10 s, and no
      * CRITICAL / sanitizer error in the log. Returns a list of problems
      * (empty when all is well).
      */
-    async stopAndCheck() {
+    async stopAndCheck({ signal = 'SIGTERM' } = {}) {
       const problems = [];
       const wasAlive = ferry.alive();
-      const res = await proc.stop({ graceMs: 10000 });
+      const res = await proc.stop({ signal, graceMs: 10000 });
       if (!wasAlive) {
         problems.push(`Ferry had already exited during the test: ${JSON.stringify(res)}`);
       } else if (res.killed) {
-        problems.push('Ferry did not exit within 10 s of SIGTERM (killed)');
+        problems.push(`Ferry did not exit within 10 s of ${signal} (killed)`);
       } else if (res.code !== 0) {
-        problems.push(`Ferry exited with ${JSON.stringify(res)} after SIGTERM`);
+        problems.push(`Ferry exited with ${JSON.stringify(res)} after ${signal}`);
       }
       const log = proc.log();
       for (const re of BAD_LOG) {

@@ -81,17 +81,18 @@ ${control ? `http {
 
 /**
  * Publishes a 640x360p30 H.264 (no B-frames, 2 s GOP) + AAC 440 Hz test
- * signal to `rtmpUrl` with ffmpeg, in real time. Resolves once ffmpeg has
+ * signal to `rtmpUrl` with ffmpeg, in real time (`videoArgs` are appended to the video
+ * encoder's options, e.g. a constant bitrate). Resolves once ffmpeg has
  * sent frames (it is publishing); returns {url, proc, stop()}.
  */
-export async function startPublisher(rtmpUrl, { logName = 'ffmpeg', size = '640x360', audioRate = 44100, video = true, audio = true } = {}) {
+export async function startPublisher(rtmpUrl, { logName = 'ffmpeg', size = '640x360', audioRate = 44100, video = true, audio = true, videoArgs = [] } = {}) {
   const dir = freshDir(logName);
   const args = [
     '-hide_banner', '-nostdin', '-loglevel', 'info', '-stats',
     ...(video ? ['-re', '-f', 'lavfi', '-i', `testsrc2=size=${size}:rate=30`] : []),
     ...(audio ? ['-re', '-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=${audioRate}`] : []),
     ...(video ? ['-c:v', 'libx264', '-preset', 'veryfast', '-tune', 'zerolatency', '-bf', '0', '-g', '60',
-      '-pix_fmt', 'yuv420p'] : []),
+      '-pix_fmt', 'yuv420p', ...videoArgs] : []),
     ...(audio ? ['-c:a', 'aac', '-b:a', '96k'] : []),
     '-f', 'flv', rtmpUrl,
   ];

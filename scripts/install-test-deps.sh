@@ -2,7 +2,9 @@
 # Installs what the test suite needs on top of the build dependencies (run as root):
 # a real RTMP origin (nginx + rtmp module), a publisher (ffmpeg), a browser (Debian chromium),
 # node/npm for playwright-core and the official WCS WebSDK, iproute2 for network namespaces,
-# gdb for the stacks of a Ferry that does not exit (kept in its log).
+# gdb for the stacks of a Ferry that does not exit (kept in its log), coturn as a real TURN
+# server for the server-side TURN test (started by that test on loopback; the package's own
+# service is never started).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 bash "$here/install-build-deps.sh"
@@ -10,7 +12,7 @@ export DEBIAN_FRONTEND=noninteractive
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 $SUDO apt-get install -y -q --no-install-recommends \
-  nginx libnginx-mod-rtmp ffmpeg chromium iproute2 util-linux curl jq gdb
+  nginx libnginx-mod-rtmp ffmpeg chromium iproute2 util-linux curl jq gdb coturn
 # The machine image may ship its own Node.js (with npm bundled), which conflicts with
 # Debian's npm package: install Debian's only when there is none.
 if ! command -v npm >/dev/null 2>&1; then

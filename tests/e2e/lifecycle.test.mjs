@@ -201,25 +201,37 @@ test('a viewer of a PENDING pull waits and plays once media flows', { timeout: 6
   }
 });
 
-test('hasVideo:false publishes audio only: the video m-line is answered inactive', { timeout: 60000 }, async () => {
-  const pub = await startPublisher(env.uri('novideo'), { logName: 'ffmpeg-novideo' });
-  try {
-    const r = await ferry.pull({ uri: env.uri('novideo'), localStreamName: 'novideo', hasVideo: 'false' });
-    assert.equal(r.status, 200, r.text);
-    assert.equal(r.json.hasVideo, false);
-    assert.equal(r.json.hasAudio, true);
-    await ferry.waitStatus((p) => p.localStreamName === 'novideo', 'PLAYING');
-    const res = await runPeer({ url: ferry.wsUrl, names: ['novideo'], seconds: 6 });
-    const s = streamReport(res, 'novideo');
-    assert.ok(statuses(s).includes('PLAYING'), JSON.stringify(s.statuses));
-    assert.ok(s.audioSamples > 0, `no audio: ${JSON.stringify(s)}`);
-    assert.equal(s.videoFrames, 0);
-    const video = s.answerSdp.split('m=video')[1];
-    assert.ok(video && /a=inactive/.test(video), `video m-line not inactive:\n${s.answerSdp}`);
-  } finally {
-    await pub.stop();
-  }
-});
+for (const c of [
+  { flag: 'hasVideo', value: 'false', name: 'novideo', kept: 'audio', off: 'video' },
+  { flag: 'hasAudio', value: false, name: 'noaudio', kept: 'video', off: 'audio' },
+]) {
+  test(`${c.flag}:${JSON.stringify(c.value)} publishes ${c.kept} only: the ${c.off} m-line is answered inactive`, { timeout: 60000 }, async () => {
+    const pub = await startPublisher(env.uri(c.name), { logName: `ffmpeg-${c.name}` });
+    try {
+      const r = await ferry.pull({ uri: env.uri(c.name), localStreamName: c.name, [c.flag]: c.value });
+      assert.equal(r.status, 200, r.text);
+      assert.equal(r.json.hasVideo, c.kept === 'video', r.text);
+      assert.equal(r.json.hasAudio, c.kept === 'audio', r.text);
+      await ferry.waitStatus((p) => p.localStreamName === c.name, 'PLAYING');
+      const res = await runPeer({ url: ferry.wsUrl, names: [c.name], seconds: 6 });
+      const s = streamReport(res, c.name);
+      assert.ok(statuses(s).includes('PLAYING'), JSON.stringify(s.statuses));
+      if (c.kept === 'audio') {
+        assert.ok(s.audioSamples > 0, `no audio: ${JSON.stringify(s)}`);
+        assert.equal(s.videoFrames, 0);
+      } else {
+        assert.ok(s.videoFrames > 0, `no video: ${JSON.stringify(s)}`);
+        assert.equal(s.audioSamples, 0);
+      }
+      const section = s.answerSdp.split(`m=${c.off}`)[1];
+      assert.ok(section && /a=inactive/.test(section.split('m=')[0]), `${c.off} m-line not inactive:\n${s.answerSdp}`);
+      const kept = s.answerSdp.split(`m=${c.kept}`)[1];
+      assert.ok(kept && /a=sendonly/.test(kept.split('m=')[0]), `${c.kept} m-line not sendonly:\n${s.answerSdp}`);
+    } finally {
+      await pub.stop();
+    }
+  });
+}
 
 test('fds and threads stay flat over 3 rounds of 4 viewers (after a warm-up round)', { timeout: 150000 }, async () => {
   const pid = ferry.proc.pid;

@@ -29,7 +29,7 @@ export FERRY_PEER_BIN=${FERRY_PEER_BIN:-$repo/build/tests/peer/ferry-test-peer}
 limit=${E2E_TIMEOUT:-900}
 
 missing=()
-for tool in nginx ffmpeg chromium unshare ip node npm timeout; do
+for tool in nginx ffmpeg chromium unshare ip node npm timeout turnserver; do
   command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
 done
 [ -f /usr/lib/nginx/modules/ngx_rtmp_module.so ] || missing+=("libnginx-mod-rtmp")

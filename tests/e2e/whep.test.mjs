@@ -14,15 +14,17 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import dgram from 'node:dgram';
 import http from 'node:http';
 import path from 'node:path';
 import { startEnv } from './lib/env.mjs';
-import { startFerry } from './lib/ferry.mjs';
+import { chromiumOffer } from './fixtures/offers.mjs';
+import { FERRY_BIN, startFerry } from './lib/ferry.mjs';
 import { PEER_BIN, awaitPeerReport, peerExists, startPeer, streamReport } from './lib/peer.mjs';
 import { startProcess, runCommand } from './lib/proc.mjs';
 import { launchBrowser, closeBrowser, expectMediaFlowing, inboundStats } from './lib/browser.mjs';
 import { createClientNetns, launchBrowserInNetns, udpSocketsOf } from './lib/netns.mjs';
-import { fatal, freshDir, request, waitFor, writeConf } from './lib/util.mjs';
+import { fatal, freePort, freshDir, request, sleep, waitFor, writeConf } from './lib/util.mjs';
 
 const STUN = 'stun://127.0.0.1:3478';       // nothing listens there; only advertised
 const TURN = 'turn://fuser:fsecret@127.0.0.1:3479';
@@ -315,6 +317,132 @@ test('C peer over WHEP: plays with Link headers; --trickle PATCHes (204) and pla
     const all = await ferry.findAll();
     return all.filter((p) => p.viewers !== 0).length === 0;
   }, { timeout: 5000, interval: 100 });
+});
+
+/** A UDP socket on 127.0.0.1 that counts the STUN Binding requests it receives. */
+async function stunListener() {
+  const sock = dgram.createSocket('udp4');
+  await new Promise((resolve) => sock.bind(0, '127.0.0.1', resolve));
+  const l = { port: sock.address().port, requests: 0, close: () => new Promise((r) => sock.close(r)) };
+  sock.on('message', (m) => {
+    // RFC 5389: type 0x0001 (Binding request), magic cookie 0x2112A442.
+    if (m.length >= 20 && m.readUInt16BE(0) === 0x0001 && m.readUInt32BE(4) === 0x2112A442) l.requests++;
+  });
+  return l;
+}
+
+test('PATCH trickle adds the candidate to Ferry\'s ICE agent: it sends connectivity checks to the PATCHed address', { timeout: 30000 }, async (t) => {
+  // An offer without candidates whose client never sends a check: the only way Ferry can
+  // learn this address is the PATCH.
+  const offer = chromiumOffer();
+  const ufrag = /a=ice-ufrag:(\S+)/.exec(offer)[1];
+  const pwd = /a=ice-pwd:(\S+)/.exec(offer)[1];
+  const stun = await stunListener();
+  try {
+    const r = await req('POST', whepUrl(ferry, 'cam1'), offer, { 'Content-Type': 'application/sdp' });
+    assert.equal(r.status, 201, r.text);
+    const loc = new URL(header(r, 'Location'), ferry.base).href;
+    await sleep(1000);
+    assert.equal(stun.requests, 0, 'checks before the PATCH');
+    const frag = `a=ice-ufrag:${ufrag}\r\na=ice-pwd:${pwd}\r\na=mid:0\r\n`
+      + `a=candidate:1 1 udp 2122260223 127.0.0.1 ${stun.port} typ host\r\n`;
+    const p = await req('PATCH', loc, frag, { 'Content-Type': 'application/trickle-ice-sdpfrag' });
+    assert.equal(p.status, 204, p.text);
+    await waitFor('a STUN check at the PATCHed candidate', async () => stun.requests > 0, { timeout: 8000, interval: 100 });
+    t.diagnostic(`${stun.requests} Binding request(s) at 127.0.0.1:${stun.port} after the PATCH`);
+    assert.equal((await req('DELETE', loc)).status, 200);
+  } finally {
+    await stun.close();
+  }
+});
+
+test('ice-tcp = true adds passive TCP candidates to the answer; off (default) there are none', { timeout: 30000 }, async (t) => {
+  const tcpFerry = await startFerry({ extraArgs: ['--config', writeConf('[webrtc]\nice-tcp = true\n')] });
+  try {
+    await tcpFerry.pullPlaying(`${env.uri('cam1')}?n=tcp`, 'cam1');
+    for (const [what, f, wantTcp] of [['ice-tcp on', tcpFerry, true], ['ice-tcp off', ferry, false]]) {
+      const r = await req('POST', whepUrl(f, 'cam1'), chromiumOffer(), { 'Content-Type': 'application/sdp' });
+      assert.equal(r.status, 201, `${what}: ${r.text}`);
+      const cands = candidates(r.text);
+      t.diagnostic(`${what}: ${cands.map((c) => `${c.transport} ${c.address}:${c.port}`).join(', ')}`);
+      const tcp = cands.filter((c) => c.transport === 'tcp');
+      assert.ok(cands.some((c) => c.transport === 'udp'), `${what}: no UDP candidate`);
+      if (wantTcp) {
+        assert.ok(tcp.length > 0, `${what}: no TCP candidate in ${cands.map((c) => c.line)}`);
+        assert.ok(tcp.some((c) => /tcptype passive/.test(c.line)), `${what}: no passive TCP candidate`);
+      } else {
+        assert.equal(tcp.length, 0, `${what}: ${tcp.map((c) => c.line)}`);
+      }
+      assert.equal((await req('DELETE', new URL(header(r, 'Location'), f.base).href)).status, 200);
+    }
+  } finally {
+    assert.deepEqual(await tcpFerry.stopAndCheck(), []);
+  }
+});
+
+test('server-side TURN: with a real TURN server (coturn) configured, Ferry\'s answer carries a relay candidate it allocated there', { timeout: 40000 }, async (t) => {
+  const turnPort = await freePort();
+  const dir = freshDir('coturn');
+  const turn = startProcess('turnserver', '/usr/bin/turnserver', ['-n', '--listening-ip=127.0.0.1',
+    '--relay-ip=127.0.0.1', `--listening-port=${turnPort}`, '--lt-cred-mech', '--user=fuser:fsecret',
+    '--realm=ferry.test', '--no-tls', '--no-dtls', '--no-cli', '--allow-loopback-peers',
+    '--min-port=49160', '--max-port=49200', `--db=${path.join(dir, 'turndb')}`,
+    `--pidfile=${path.join(dir, 'turnserver.pid')}`, '--log-file=stdout', '--simple-log'],
+  { logFile: path.join(dir, 'turnserver.log') });
+  let f;
+  try {
+    await waitFor('coturn listening', async () => {
+      if (turn.exitInfo) throw fatal(`turnserver exited: ${turn.log().slice(-1500)}`);
+      return /turn server id=\d+ created/.test(turn.log());
+    }, { timeout: 10000, interval: 100 });
+    f = await startFerry({ extraArgs: ['--config', writeConf(`[webrtc]\nturn-servers = turn://fuser:fsecret@127.0.0.1:${turnPort}\n`)] });
+    await f.pullPlaying(`${env.uri('cam1')}?n=turn`, 'cam1');
+    const r = await req('POST', whepUrl(f, 'cam1'), chromiumOffer(), { 'Content-Type': 'application/sdp' });
+    assert.equal(r.status, 201, r.text);
+    const cands = candidates(r.text);
+    t.diagnostic(`answer: ${cands.map((c) => `${c.type} ${c.transport} ${c.address}:${c.port}`).join(', ')}`);
+    const relay = cands.filter((c) => c.type === 'relay');
+    assert.ok(relay.length > 0, `no relay candidate: ${cands.map((c) => c.line)}`);
+    for (const c of relay) assert.ok(c.port >= 49160 && c.port <= 49200, `relay port ${c.port} is not coturn's`);
+    assert.match(turn.log(), /ALLOCATE.*success|allocation.*success|success/i, 'coturn logged no allocation');
+    assert.equal((await req('DELETE', new URL(header(r, 'Location'), f.base).href)).status, 200);
+    assert.doesNotMatch(f.log(), /fsecret/, 'the TURN password is in the log');
+  } finally {
+    if (f) assert.deepEqual(await f.stopAndCheck(), []);
+    await turn.stop();
+  }
+});
+
+test('public-addresses by host name: resolved once at start and advertised as its IP; an unresolvable name stops the start with the reason', { timeout: 40000 }, async (t) => {
+  // run.sh's namespaces include a private mount namespace: a bind mount over /etc/hosts
+  // gives the name an address for this run only.
+  const hosts = path.join(freshDir('hosts'), 'hosts');
+  fs.writeFileSync(hosts, `${fs.readFileSync('/etc/hosts', 'utf8')}\n203.0.113.9 public.ferry.test\n`);
+  const b = await runCommand('mount', ['--bind', hosts, '/etc/hosts']);
+  assert.equal(b.code, 0, `bind mount over /etc/hosts (needs run.sh's private mount namespace): ${b.stderr}`);
+  let f;
+  try {
+    f = await startFerry({ extraArgs: ['--config', writeConf('[webrtc]\npublic-addresses = public.ferry.test\n')] });
+    const ice = await f.rest('GET', '/rest-api/ice');
+    t.diagnostic(`/rest-api/ice: ${ice.text}`);
+    assert.deepEqual(ice.json.publicAddresses, ['203.0.113.9']);
+    await f.pullPlaying(`${env.uri('cam1')}?n=host`, 'cam1');
+    const r = await req('POST', whepUrl(f, 'cam1'), chromiumOffer(), { 'Content-Type': 'application/sdp' });
+    assert.equal(r.status, 201, r.text);
+    assert.ok(candidates(r.text).some((c) => c.address === '203.0.113.9'), `no 203.0.113.9 candidate:\n${r.text}`);
+    assert.equal((await req('DELETE', new URL(header(r, 'Location'), f.base).href)).status, 200);
+    assert.deepEqual(await f.stopAndCheck(), []);
+    f = null;
+    const bad = await runCommand(FERRY_BIN, ['--rest-port', '0', '--ws-port', '0', '--config',
+      writeConf('[webrtc]\npublic-addresses = nowhere.invalid\n')], { timeout: 20000 });
+    t.diagnostic(`unresolvable: exit ${bad.code}: ${bad.stderr.trim().split('\n').pop()}`);
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stderr, /public address nowhere\.invalid/);
+    assert.doesNotMatch(bad.stderr, /Sanitizer|CRITICAL/);
+  } finally {
+    if (f) await f.proc.stop();
+    await runCommand('umount', ['/etc/hosts']);
+  }
 });
 
 test('C peer over WHEP: a stream name with "/", "%" and spaces, URL-encoded in the WHEP URL', { timeout: 30000 }, async (t) => {

@@ -3,6 +3,9 @@
  *   webrtcbin src_%u ─► queue ─► rtph264depay ─► avdec_h264 ─► fakesink  (video)
  *                    └► queue ─► rtpopusdepay ─► opusdec    ─► fakesink  (audio)
  *                                       counting probe on each sink pad ─┘
+ *   and an RTP probe on each webrtcbin src pad: sequence numbers and timestamps
+ *   (after webrtcbin's jitterbuffer), to tell whether they run on monotonically
+ *   across a source outage on the server.
  *
  * Threads: peer_media_link_pad runs on the streaming thread that announced
  * the pad; adding, linking and syncing new downstream elements there is
@@ -18,6 +21,21 @@
 GST_DEBUG_CATEGORY_STATIC (peer_media_debug);
 #define GST_CAT_DEFAULT peer_media_debug
 
+/* What one track's RTP looked like: gaps and jumps between consecutive packets. */
+typedef struct
+{
+  gboolean have;
+  guint64 packets;
+  guint32 ssrc;
+  guint16 seq;
+  guint32 ts;
+  guint64 seq_gaps;             /* packets missing between consecutive ones */
+  guint seq_backwards;          /* a sequence number at or before the last one */
+  guint ts_backwards;           /* a timestamp before the last one */
+  guint32 max_ts_jump;          /* largest forward timestamp step, in clock units */
+  guint ssrc_changes;
+} RtpTrack;
+
 struct _PeerMedia
 {
   gchar *id;                    /* for log lines */
@@ -28,6 +46,7 @@ struct _PeerMedia
   gint video_width;
   gint video_height;
   GPtrArray *errors;            /* gchar* */
+  RtpTrack rtp[2];              /* [0] video, [1] audio */
 };
 
 /* Probe state for one decode chain; only the fakesink's streaming thread
@@ -197,6 +216,48 @@ make (PeerMedia * self, const gchar * factory)
   return e;
 }
 
+/* streaming thread (webrtcbin's src pad): RTP header fields, read from the bytes so
+ * that the peer needs no gstreamer-rtp (RFC 3550 §5.1: seq at 2, ts at 4, ssrc at 8). */
+static GstPadProbeReturn
+on_rtp (GstPad * pad, GstPadProbeInfo * info, gpointer data)
+{
+  ChainProbe *cp = data;
+  GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER (info);
+  guint8 h[12];
+  RtpTrack *t;
+  guint16 seq;
+  guint32 ts, ssrc;
+
+  if (buf == NULL || gst_buffer_extract (buf, 0, h, sizeof h) != sizeof h)
+    return GST_PAD_PROBE_OK;
+  seq = GST_READ_UINT16_BE (h + 2);
+  ts = GST_READ_UINT32_BE (h + 4);
+  ssrc = GST_READ_UINT32_BE (h + 8);
+  g_mutex_lock (&cp->media->lock);
+  t = &cp->media->rtp[cp->video ? 0 : 1];
+  if (t->have && ssrc != t->ssrc) {
+    t->ssrc_changes++;
+  } else if (t->have) {
+    gint16 dseq = (gint16) (seq - t->seq);
+    gint32 dts = (gint32) (ts - t->ts);
+    if (dseq <= 0)
+      t->seq_backwards++;
+    else
+      t->seq_gaps += dseq - 1;
+    if (dts < 0)
+      t->ts_backwards++;
+    else if ((guint32) dts > t->max_ts_jump)
+      t->max_ts_jump = dts;
+  }
+  t->have = TRUE;
+  t->packets++;
+  t->ssrc = ssrc;
+  t->seq = seq;
+  t->ts = ts;
+  g_mutex_unlock (&cp->media->lock);
+  return GST_PAD_PROBE_OK;
+}
+
 /* Builds queue ! depay ! dec ! fakesink in @bin and links @pad to it.
  * streaming thread */
 static void
@@ -231,6 +292,12 @@ link_decode_chain (PeerMedia * self, GstBin * bin, GstPad * pad, gboolean video)
   fakepad = gst_element_get_static_pad (el[3], "sink");
   gst_pad_add_probe (fakepad, GST_PAD_PROBE_TYPE_BUFFER |
       GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, on_sink_data, cp, chain_probe_free);
+
+  cp = g_new0 (ChainProbe, 1);
+  cp->media = peer_media_ref (self);
+  cp->video = video;
+  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, on_rtp, cp,
+      chain_probe_free);
 
   /* downstream first, so data never hits a flushing pad */
   for (i = 3; i >= 0; i--)
@@ -323,6 +390,27 @@ peer_media_add_to_json (PeerMedia * self, JsonBuilder * b)
   json_builder_add_int_value (b, self->video_width);
   json_builder_set_member_name (b, "videoHeight");
   json_builder_add_int_value (b, self->video_height);
+  json_builder_set_member_name (b, "rtp");
+  json_builder_begin_object (b);
+  for (i = 0; i < 2; i++) {
+    const RtpTrack *t = &self->rtp[i];
+    json_builder_set_member_name (b, i == 0 ? "video" : "audio");
+    json_builder_begin_object (b);
+    json_builder_set_member_name (b, "packets");
+    json_builder_add_int_value (b, t->packets);
+    json_builder_set_member_name (b, "seqGaps");
+    json_builder_add_int_value (b, t->seq_gaps);
+    json_builder_set_member_name (b, "seqBackwards");
+    json_builder_add_int_value (b, t->seq_backwards);
+    json_builder_set_member_name (b, "tsBackwards");
+    json_builder_add_int_value (b, t->ts_backwards);
+    json_builder_set_member_name (b, "maxTsJump");
+    json_builder_add_int_value (b, t->max_ts_jump);
+    json_builder_set_member_name (b, "ssrcChanges");
+    json_builder_add_int_value (b, t->ssrc_changes);
+    json_builder_end_object (b);
+  }
+  json_builder_end_object (b);
   json_builder_set_member_name (b, "errors");
   json_builder_begin_array (b);
   for (i = 0; i < self->errors->len; i++)

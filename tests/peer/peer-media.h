@@ -30,7 +30,8 @@ void peer_media_link_pad (PeerMedia * media, GstBin * bin, GstPad * pad);
 void peer_media_get_counts (PeerMedia * media, guint64 * video_frames,
     guint64 * audio_samples);
 
-/* adds videoFrames, audioSamples, videoWidth, videoHeight and errors to the
+/* adds videoFrames, audioSamples, videoWidth, videoHeight, rtp (per track: packets,
+ * seqGaps, seqBackwards, tsBackwards, maxTsJump, ssrcChanges) and errors to the
  * object being built in @b; any thread */
 void peer_media_add_to_json (PeerMedia * media, JsonBuilder * b);
 

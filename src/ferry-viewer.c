@@ -463,9 +463,14 @@ add_track (FerryViewer *self, const char *kind, GError **error)
     return FALSE;
   }
   /* Leaky: webrtcbin holds its sink pads until negotiation is done, and one viewer that
-   * never answers must not stall the tee for everyone (pitfalls.md). */
-  g_object_set (queue, "leaky", 2, "max-size-buffers", 0, "max-size-bytes",
-      0, "max-size-time", (guint64) (video ? 2 : 1) * GST_SECOND, NULL);
+   * never answers must not stall the tee for everyone (pitfalls.md). Bounded by buffers
+   * (one per frame here), not by time: queue measures time as the distance between the
+   * last buffer in and the last one out, so after a source outage the first keyframe of
+   * the returning source "fills" an empty queue by the length of the outage, and the
+   * next buffer of the burst that follows a reconnect leaked it. Chromium then waited a
+   * whole GOP for the next IDR (seen: 2.6 s instead of 0.5 s to resume). */
+  g_object_set (queue, "leaky", 2, "max-size-buffers", video ? 120 : 100,
+      "max-size-bytes", 0, "max-size-time", (guint64) 0, NULL);
   g_object_set (pay, "pt", pt, NULL);
   gst_bin_add_many (GST_BIN (self->bin), queue, pay, NULL);
   gst_element_link (queue, pay);

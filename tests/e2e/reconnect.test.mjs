@@ -175,6 +175,19 @@ test('publisher gone 2 s and then 20 s (back as 320x180, 48 kHz): the C peer and
     assert.ok(s, res.output.slice(-2000));
     assert.deepEqual(s.statuses.map((x) => x.status), ['PLAYING'], JSON.stringify(s.statuses));
     assert.equal(s.videoWidth, 320, 'the C peer decodes the new resolution');
+    // RTP ran on across both outages (read after the peer's jitterbuffer): one SSRC per
+    // track, no sequence number or timestamp stepping back, no reset of either; the
+    // largest timestamp step is bounded by the longest outage.
+    for (const [kind, clock] of [['video', 90000], ['audio', 48000]]) {
+      const r = s.rtp[kind];
+      t.diagnostic(`C peer ${kind} RTP: ${JSON.stringify(r)} (largest step ${(r.maxTsJump / clock).toFixed(2)} s)`);
+      assert.ok(r.packets > 500, `${kind}: ${JSON.stringify(r)}`);
+      assert.equal(r.ssrcChanges, 0, `${kind}: SSRC changed`);
+      assert.equal(r.seqBackwards, 0, `${kind}: sequence number stepped back`);
+      assert.equal(r.tsBackwards, 0, `${kind}: timestamp stepped back`);
+      assert.ok(r.seqGaps <= r.packets * 0.01, `${kind}: ${r.seqGaps} packets missing of ${r.packets}`);
+      assert.ok(r.maxTsJump / clock < 20 + 5, `${kind}: timestamp step of ${r.maxTsJump / clock} s`);
+    }
   });
 
 /** fds, threads and RSS (KiB) of a live process. */

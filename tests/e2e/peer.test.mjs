@@ -3,6 +3,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startEnv } from './lib/env.mjs';
+import { startPublisher } from './lib/rtmp.mjs';
 import { PEER_BIN, peerExists, runPeer, startPeer, streamReport } from './lib/peer.mjs';
 import { fatal, waitFor } from './lib/util.mjs';
 
@@ -109,6 +110,28 @@ test('the publisher stops while playing: the peer gets STOPPED "Stopped by publi
   assert.ok(!p || p.status !== 'PLAYING', `still PLAYING in find_all: ${JSON.stringify(p)}`);
   // The other stream is unaffected.
   assert.equal((await ferry.find((x) => x.localStreamName === 'cam1'))?.status, 'PLAYING');
+});
+
+test('A/V sync at the receiver: a flash and a tone onset sent together arrive within ±40 ms of each other', { timeout: 60000 }, async (t) => {
+  // 48 kHz AAC with sync marks once a second; the C peer pairs each decoded white frame with
+  // the nearest tone onset, at their running times (after its rtpbin's lip sync).
+  const pub = await startPublisher(env.uri('sync'), { logName: 'ffmpeg-sync', audioRate: 48000, syncMarks: true });
+  try {
+    await ferry.pullPlaying(env.uri('sync'), 'sync');
+    const res = await runPeer({ url: ferry.wsUrl, names: ['sync'], seconds: 16 });
+    const s = streamReport(res, 'sync');
+    assertPlayedMedia(s);
+    const sync = s.sync;
+    t.diagnostic(`sync: ${JSON.stringify(sync)}`);
+    assert.ok(sync.videoMarks >= 8 && sync.audioMarks >= 8, `marks: ${JSON.stringify(sync)}`);
+    // The first seconds go by before the peer's lip sync has both sender reports.
+    const settled = sync.offsetsMs.slice(4);
+    assert.ok(settled.length >= 6, `pairs: ${JSON.stringify(sync)}`);
+    for (const ms of settled) assert.ok(Math.abs(ms) <= 40, `A/V offset ${ms} ms in ${JSON.stringify(settled)}`);
+  } finally {
+    await pub.stop();
+    await ferry.terminate({ localStreamName: 'sync' });
+  }
 });
 
 test('Ferry exits cleanly on SIGTERM with a clean log', { timeout: 20000 }, async () => {

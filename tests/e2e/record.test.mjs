@@ -411,28 +411,50 @@ test('kill -9 mid-recording: every file plays, a new Ferry lists them', { timeou
   }
 });
 
-test('hasVideo:false records only AAC, hasAudio:false only H.264', { timeout: 40000 }, async () => {
-  const cases = [
-    { name: 'audio-only', extra: { hasVideo: false }, codecs: ['audio:aac'], tracks: [{ type: 'audio', codec: 'mp4a' }] },
-    { name: 'video-only', extra: { hasAudio: false }, codecs: ['video:h264'], tracks: [{ type: 'video', codec: 'avc1' }] },
-  ];
-  const watched = await Promise.all(cases.map((c) => pullRecording(ferry, c.name, c.extra)));
+const AUDIO_ONLY = { codecs: ['audio:aac'], tracks: [{ type: 'audio', codec: 'mp4a' }], has: { hasAudio: true, hasVideo: false } };
+const VIDEO_ONLY = { codecs: ['video:h264'], tracks: [{ type: 'video', codec: 'avc1' }], has: { hasAudio: false, hasVideo: true } };
+
+/**
+ * Pulls every case ({name, body, codecs, tracks, has}) with record:true, records ~3 s,
+ * stops, and checks the one file of each: only the expected track, clean decode, listed
+ * with its tracks and complete; find_all said which tracks the pull has.
+ */
+async function recordOneTrack(t, cases) {
+  for (const c of cases) {
+    const r = await ferry.pull({ ...c.body, localStreamName: c.name, record: true });
+    assert.equal(r.status, 200, `pull ${c.name}: ${r.text}`);
+  }
+  const watched = await Promise.all(cases.map((c) => watchRecording(ferry, c.name)));
   await sleep(Math.max(...watched.map((w) => w.open)) + 3000 - Date.now());
-  for (const c of cases) assert.equal((await rec(ferry, 'stop', { localStreamName: c.name })).status, 200);
+  for (const c of cases) {
+    const p = await ferry.find(byName(c.name));
+    assert.deepEqual({ hasAudio: p.hasAudio, hasVideo: p.hasVideo }, c.has, JSON.stringify(p));
+    assert.equal((await rec(ferry, 'stop', { localStreamName: c.name })).status, 200);
+  }
   for (const c of cases) await waitRecordStatus(ferry, c.name, 'STOPPED');
   const list = await listRecords(ferry);
   for (const c of cases) {
     const files = filesOf(recordsDir, c.name);
     assert.equal(files.length, 1, `${c.name}: ${files}`);
-    const p = await probe(path.join(recordsDir, files[0]));
+    const file = path.join(recordsDir, files[0]);
+    const p = await probe(file);
+    t.diagnostic(`${c.name}: ${p.codecs.join(', ')}, ${p.duration.toFixed(2)} s`);
     assertPlayable(p, c.codecs);
     assert.ok(p.duration > 2.5, `${c.name}: ${JSON.stringify(p)}`);
+    assert.equal(await decodeErrors(file), '', `${c.name} decodes cleanly`);
     const e = list.find((x) => x.name === files[0]);
     assert.ok(e, `${files[0]} not listed`);
     assert.deepEqual(e.tracks, c.tracks);
     assert.equal(e.complete, true);
     assert.equal((await ferry.terminate({ localStreamName: c.name })).status, 200);
   }
+}
+
+test('hasVideo:false records only AAC, hasAudio:false only H.264', { timeout: 40000 }, async (t) => {
+  await recordOneTrack(t, [
+    { name: 'audio-only', body: { uri: camUri('audio-only'), hasVideo: false }, ...AUDIO_ONLY },
+    { name: 'video-only', body: { uri: camUri('video-only'), hasAudio: false }, ...VIDEO_ONLY },
+  ]);
 });
 
 test('real audio-only and video-only sources record what they have', { timeout: 60000 }, async (t) => {
@@ -442,37 +464,10 @@ test('real audio-only and video-only sources record what they have', { timeout: 
     startPublisher(env.uri('vonly'), { logName: 'ffmpeg-vonly', audio: false }),
   ]);
   try {
-    const cases = [
-      { name: 'src-aonly', uri: env.uri('aonly'), codecs: ['audio:aac'], tracks: [{ type: 'audio', codec: 'mp4a' }], has: { hasAudio: true, hasVideo: false } },
-      { name: 'src-vonly', uri: env.uri('vonly'), codecs: ['video:h264'], tracks: [{ type: 'video', codec: 'avc1' }], has: { hasAudio: false, hasVideo: true } },
-    ];
-    for (const c of cases) {
-      const r = await ferry.pull({ uri: c.uri, localStreamName: c.name, record: true });
-      assert.equal(r.status, 200, r.text);
-    }
-    const watched = await Promise.all(cases.map((c) => watchRecording(ferry, c.name)));
-    await sleep(Math.max(...watched.map((w) => w.open)) + 3000 - Date.now());
-    for (const c of cases) {
-      const p = await ferry.find(byName(c.name));
-      assert.deepEqual({ hasAudio: p.hasAudio, hasVideo: p.hasVideo }, c.has, JSON.stringify(p));
-      assert.equal((await rec(ferry, 'stop', { localStreamName: c.name })).status, 200);
-    }
-    for (const c of cases) await waitRecordStatus(ferry, c.name, 'STOPPED');
-    const list = await listRecords(ferry);
-    for (const c of cases) {
-      const files = filesOf(recordsDir, c.name);
-      assert.equal(files.length, 1, `${c.name}: ${files}`);
-      const p = await probe(path.join(recordsDir, files[0]));
-      t.diagnostic(`${c.name}: ${p.codecs.join(', ')}, ${p.duration.toFixed(2)} s`);
-      assertPlayable(p, c.codecs);
-      assert.ok(p.duration > 2.5, `${c.name}: ${JSON.stringify(p)}`);
-      assert.equal(await decodeErrors(path.join(recordsDir, files[0])), '', `${c.name} decodes cleanly`);
-      const e = list.find((x) => x.name === files[0]);
-      assert.ok(e, `${files[0]} not listed`);
-      assert.deepEqual(e.tracks, c.tracks);
-      assert.equal(e.complete, true);
-      assert.equal((await ferry.terminate({ localStreamName: c.name })).status, 200);
-    }
+    await recordOneTrack(t, [
+      { name: 'src-aonly', body: { uri: env.uri('aonly') }, ...AUDIO_ONLY },
+      { name: 'src-vonly', body: { uri: env.uri('vonly') }, ...VIDEO_ONLY },
+    ]);
   } finally {
     await Promise.allSettled(pubs.map((p) => p.stop()));
   }

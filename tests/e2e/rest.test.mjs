@@ -3,6 +3,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startEnv } from './lib/env.mjs';
+import { startPublisher } from './lib/rtmp.mjs';
 import { freePort, waitFor } from './lib/util.mjs';
 
 let env;
@@ -204,6 +205,31 @@ test('reconnect = false: an unpublished name on a live origin ends FAILED within
   assert.equal(r.status, 200, r.text);
   const p = await ferry.waitStatus(byName('rest-unpublished'), 'FAILED', 20000);
   assert.ok(typeof p.info === 'string' && p.info.length > 0, `no info: ${JSON.stringify(p)}`);
+});
+
+test('409 also while the first pull is still PENDING (same uri, or same name)', { timeout: 20000 }, async () => {
+  // Nobody publishes this name: the pull stays PENDING until idle-timeout.
+  const uri = env.uri('pending-409');
+  const r = await ferry.pull({ uri, localStreamName: 'rest-pending' });
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.json.status, 'PENDING', r.text);
+  assertError('same uri while PENDING', await ferry.pull({ uri }), 409);
+  assertError('same name while PENDING', await ferry.pull({ uri: env.uri('pending-409-b'), localStreamName: 'rest-pending' }), 409);
+  assert.equal((await ferry.find(byName('rest-pending'))).status, 'PENDING');
+  assert.equal((await ferry.terminate({ localStreamName: 'rest-pending' })).status, 200);
+});
+
+test('a source with a video codec other than H.264 (Sorenson Spark) ends FAILED naming the codec', { timeout: 30000 }, async (t) => {
+  const pub = await startPublisher(env.uri('sorenson'), { logName: 'ffmpeg-sorenson', videoArgs: ['-c:v', 'flv', '-b:v', '500k'] });
+  try {
+    const r = await ferry.pull({ uri: env.uri('sorenson'), localStreamName: 'rest-sorenson' });
+    assert.equal(r.status, 200, r.text);
+    const p = await ferry.waitStatus(byName('rest-sorenson'), 'FAILED', 15000);
+    t.diagnostic(`info: ${p.info}`);
+    assert.match(p.info, /unsupported video codec: video\/x-flash-video/);
+  } finally {
+    await pub.stop();
+  }
 });
 
 test('a FAILED uri can be pulled again', { timeout: 25000 }, async () => {

@@ -1,5 +1,5 @@
 // Sources of every shape (issue #3 §3): audio-only and video-only RTMP sources pulled with the
-// default hasAudio/hasVideo. Ferry finds out which tracks exist, says so in find_all, answers
+// default hasAudio/hasVideo; H.264 Baseline, Main and High at 720p30 and a 10 s GOP. Ferry finds out which tracks exist, says so in find_all, answers
 // the missing m-line inactive, and the official WebSDK in Chromium plays what is there.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -77,6 +77,46 @@ for (const [name, present, absent] of [['voice', 'audio', 'video'], ['mute', 'vi
       await page.close();
       assert.equal((await ferry.terminate({ localStreamName: name })).status, 200);
     });
+}
+
+/** Decoded video frames of the page's `name` stream: waits for the first, then measures 2 s. */
+async function videoRate(t, page, name, firstTimeout = 15000) {
+  const pcExpr = `window.sdk.streams[${JSON.stringify(name)}].pc`;
+  const t0 = Date.now();
+  const first = await waitFor(`${name}: video decoded`, async () => {
+    const s = await inboundStats(page, pcExpr);
+    if (s.video && s.video.framesDecoded > 0) return s;
+    throw new Error(JSON.stringify(s));
+  }, { timeout: firstTimeout, interval: 100 });
+  const firstMs = Date.now() - t0;
+  await sleep(2000);
+  const second = await inboundStats(page, pcExpr);
+  const fps = (second.video.framesDecoded - first.video.framesDecoded) / 2;
+  t.diagnostic(`${name}: first frame ${firstMs} ms after PLAYING, ${fps} fps decoded, ${second.video.frameWidth}x${second.video.frameHeight}`);
+  return { firstMs, fps, width: second.video.frameWidth, height: second.video.frameHeight };
+}
+
+// H.264 profiles and a long GOP, passed through as they are (no transcoding): 1280x720p30.
+for (const [profile, gop] of [['baseline', 60], ['main', 60], ['high', 60], ['high', 300]]) {
+  const name = `h264-${profile}-g${gop}`;
+  test(`H.264 ${profile}, 720p30, GOP ${gop / 30} s: the WebSDK in Chromium decodes it at full rate`, { timeout: 60000 }, async (t) => {
+    const pub = await startPublisher(origin.url(name), { logName: `ffmpeg-${name}`, size: '1280x720',
+      videoArgs: ['-profile:v', profile, '-g', String(gop), '-keyint_min', String(gop)] });
+    try {
+      await ferry.pullPlaying(origin.url(name), name, 20000);
+      const page = await sdkPlay(name);
+      const sdp = await page.evaluate((n) => window.sdk.streams[n].pc.remoteDescription.sdp, name);
+      t.diagnostic(`answer: ${(/profile-level-id=([0-9a-fA-F]{6})/.exec(sdp) || [])[1]}`);
+      // A viewer joins mid-GOP and starts at the next keyframe: up to one GOP.
+      const r = await videoRate(t, page, name, gop / 30 * 1000 + 8000);
+      assert.deepEqual([r.width, r.height], [1280, 720]);
+      assert.ok(r.fps >= 24, `${r.fps} fps`);
+      await page.close();
+      assert.equal((await ferry.terminate({ localStreamName: name })).status, 200);
+    } finally {
+      await pub.stop();
+    }
+  });
 }
 
 test('Ferry exits cleanly on SIGTERM with a clean log', { timeout: 20000 }, async () => {

@@ -17,6 +17,7 @@
  * sends something other than H.264 or Opus instead of quietly decoding it.
  */
 #include "peer-media.h"
+#include "peer-sync.h"
 
 GST_DEBUG_CATEGORY_STATIC (peer_media_debug);
 #define GST_CAT_DEFAULT peer_media_debug
@@ -47,6 +48,7 @@ struct _PeerMedia
   gint video_height;
   GPtrArray *errors;            /* gchar* */
   RtpTrack rtp[2];              /* [0] video, [1] audio */
+  PeerSync *sync;               /* sync marks seen by both chains */
 };
 
 /* Probe state for one decode chain; only the fakesink's streaming thread
@@ -57,6 +59,11 @@ typedef struct
   gboolean video;
   guint bpf;                    /* audio bytes per sample frame, 0 = unknown */
   gint rate;
+  gint channels;
+  gboolean s16;                 /* audio is S16LE: sync onsets can be looked for */
+  gint width, height;
+  PeerSyncVideo flash;
+  PeerSyncAudio onset;
 } ChainProbe;
 
 static void
@@ -66,6 +73,7 @@ peer_media_free (gpointer data)
 
   g_free (self->id);
   g_ptr_array_unref (self->errors);
+  peer_sync_free (self->sync);
   g_mutex_clear (&self->lock);
 }
 
@@ -82,6 +90,7 @@ peer_media_new (const gchar * id)
   }
   self->id = g_strdup (id);
   self->errors = g_ptr_array_new_with_free_func (g_free);
+  self->sync = peer_sync_new ();
   g_mutex_init (&self->lock);
   return self;
 }
@@ -140,6 +149,8 @@ chain_probe_caps (ChainProbe * cp, GstCaps * caps)
   if (cp->video) {
     if (gst_structure_get_int (s, "width", &width) &&
         gst_structure_get_int (s, "height", &height)) {
+      cp->width = width;
+      cp->height = height;
       g_mutex_lock (&cp->media->lock);
       cp->media->video_width = width;
       cp->media->video_height = height;
@@ -151,8 +162,40 @@ chain_probe_caps (ChainProbe * cp, GstCaps * caps)
   gst_structure_get_int (s, "rate", &cp->rate);
   if (!gst_structure_get_int (s, "channels", &channels))
     channels = 1;
+  cp->channels = channels;
+  cp->s16 = g_strcmp0 (gst_structure_get_string (s, "format"), "S16LE") == 0;
   cp->bpf = audio_format_width (gst_structure_get_string (s, "format")) *
       channels;
+}
+
+/* streaming thread (the fakesink's): a flash or a tone onset of a source with sync marks
+ * is recorded at its running time (the receiver's lip sync is in the timestamps). */
+static void
+look_for_sync_mark (ChainProbe * cp, GstPad * pad, GstBuffer * buf)
+{
+  GstClockTime pts = GST_BUFFER_PTS (buf), running;
+  g_autoptr (GstEvent) ev = NULL;
+  const GstSegment *seg = NULL;
+
+  if (cp->video) {
+    if (!peer_sync_video_flash (&cp->flash, buf, cp->width, cp->height))
+      return;
+  } else {
+    gint64 at;
+    if (!cp->s16 || (at = peer_sync_audio_onset (&cp->onset, buf, cp->rate,
+                cp->channels)) < 0)
+      return;
+    if (GST_CLOCK_TIME_IS_VALID (pts))
+      pts += gst_util_uint64_scale (at, GST_SECOND, cp->rate);
+  }
+  ev = gst_pad_get_sticky_event (pad, GST_EVENT_SEGMENT, 0);
+  if (ev == NULL || !GST_CLOCK_TIME_IS_VALID (pts))
+    return;
+  gst_event_parse_segment (ev, &seg);
+  running = gst_segment_to_running_time (seg, GST_FORMAT_TIME, pts);
+  g_mutex_lock (&cp->media->lock);
+  peer_sync_add_mark (cp->media->sync, cp->video, running);
+  g_mutex_unlock (&cp->media->lock);
 }
 
 /* streaming thread (the fakesink's) */
@@ -192,6 +235,7 @@ on_sink_data (GstPad * pad, GstPadProbeInfo * info, gpointer data)
   else
     self->audio_samples += samples;
   g_mutex_unlock (&self->lock);
+  look_for_sync_mark (cp, pad, buf);
   return GST_PAD_PROBE_OK;
 }
 
@@ -376,40 +420,41 @@ peer_media_get_counts (PeerMedia * self, guint64 * video_frames,
   g_mutex_unlock (&self->lock);
 }
 
+static void
+add_int (JsonBuilder * b, const gchar * name, gint64 value)
+{
+  json_builder_set_member_name (b, name);
+  json_builder_add_int_value (b, value);
+}
+
 void
 peer_media_add_to_json (PeerMedia * self, JsonBuilder * b)
 {
   guint i;
 
   g_mutex_lock (&self->lock);
-  json_builder_set_member_name (b, "videoFrames");
-  json_builder_add_int_value (b, self->video_frames);
-  json_builder_set_member_name (b, "audioSamples");
-  json_builder_add_int_value (b, self->audio_samples);
-  json_builder_set_member_name (b, "videoWidth");
-  json_builder_add_int_value (b, self->video_width);
-  json_builder_set_member_name (b, "videoHeight");
-  json_builder_add_int_value (b, self->video_height);
+  add_int (b, "videoFrames", self->video_frames);
+  add_int (b, "audioSamples", self->audio_samples);
+  add_int (b, "videoWidth", self->video_width);
+  add_int (b, "videoHeight", self->video_height);
   json_builder_set_member_name (b, "rtp");
   json_builder_begin_object (b);
   for (i = 0; i < 2; i++) {
     const RtpTrack *t = &self->rtp[i];
     json_builder_set_member_name (b, i == 0 ? "video" : "audio");
     json_builder_begin_object (b);
-    json_builder_set_member_name (b, "packets");
-    json_builder_add_int_value (b, t->packets);
-    json_builder_set_member_name (b, "seqGaps");
-    json_builder_add_int_value (b, t->seq_gaps);
-    json_builder_set_member_name (b, "seqBackwards");
-    json_builder_add_int_value (b, t->seq_backwards);
-    json_builder_set_member_name (b, "tsBackwards");
-    json_builder_add_int_value (b, t->ts_backwards);
-    json_builder_set_member_name (b, "maxTsJump");
-    json_builder_add_int_value (b, t->max_ts_jump);
-    json_builder_set_member_name (b, "ssrcChanges");
-    json_builder_add_int_value (b, t->ssrc_changes);
+    add_int (b, "packets", t->packets);
+    add_int (b, "seqGaps", t->seq_gaps);
+    add_int (b, "seqBackwards", t->seq_backwards);
+    add_int (b, "tsBackwards", t->ts_backwards);
+    add_int (b, "maxTsJump", t->max_ts_jump);
+    add_int (b, "ssrcChanges", t->ssrc_changes);
     json_builder_end_object (b);
   }
+  json_builder_end_object (b);
+  json_builder_set_member_name (b, "sync");
+  json_builder_begin_object (b);
+  peer_sync_add_to_json (self->sync, b);
   json_builder_end_object (b);
   json_builder_set_member_name (b, "errors");
   json_builder_begin_array (b);

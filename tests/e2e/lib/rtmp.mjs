@@ -85,12 +85,20 @@ ${control ? `http {
  * encoder's options, e.g. a constant bitrate). Resolves once ffmpeg has
  * sent frames (it is publishing); returns {url, proc, stop()}.
  */
-export async function startPublisher(rtmpUrl, { logName = 'ffmpeg', size = '640x360', audioRate = 44100, video = true, audio = true, videoArgs = [] } = {}) {
+export async function startPublisher(rtmpUrl, { logName = 'ffmpeg', size = '640x360', audioRate = 44100, video = true, audio = true, videoArgs = [], syncMarks = false } = {}) {
   const dir = freshDir(logName);
+  // syncMarks: black frames and silence, with a white frame and the start of a 100 ms
+  // 1 kHz tone together at every whole second (tests/peer/peer-sync.h measures them).
+  const videoSrc = syncMarks
+    ? `color=c=black:size=${size}:rate=30,drawbox=x=0:y=0:w=iw:h=ih:color=white:t=fill:enable=lt(mod(t\\,1)\\,0.05)`
+    : `testsrc2=size=${size}:rate=30`;
+  const audioSrc = syncMarks
+    ? `aevalsrc=exprs=if(lt(mod(t\\,1)\\,0.1)\\,0.5*sin(2*PI*1000*t)\\,0):s=${audioRate}`
+    : `sine=frequency=440:sample_rate=${audioRate}`;
   const args = [
     '-hide_banner', '-nostdin', '-loglevel', 'info', '-stats',
-    ...(video ? ['-re', '-f', 'lavfi', '-i', `testsrc2=size=${size}:rate=30`] : []),
-    ...(audio ? ['-re', '-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=${audioRate}`] : []),
+    ...(video ? ['-re', '-f', 'lavfi', '-i', videoSrc] : []),
+    ...(audio ? ['-re', '-f', 'lavfi', '-i', audioSrc] : []),
     ...(video ? ['-c:v', 'libx264', '-preset', 'veryfast', '-tune', 'zerolatency', '-bf', '0', '-g', '60',
       '-pix_fmt', 'yuv420p', ...videoArgs] : []),
     ...(audio ? ['-c:a', 'aac', '-b:a', '96k'] : []),

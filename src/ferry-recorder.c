@@ -403,6 +403,19 @@ timeout_cb (gpointer user_data)
   g_clear_pointer (&self->timeout, g_source_unref);
   GST_WARNING ("recorder %s: the muxer did not finish within the timeout",
       self->base);
+  /* Its streaming threads may be blocked inside splitmuxsink (seen: its sinks waiting for
+   * preroll): without a flush, setting the bin or the pipeline to NULL waited for their
+   * stream locks for ever. FLUSH_START unblocks them; nothing more is written. */
+  if (self->bin) {
+    GstIterator *it = gst_element_iterate_sink_pads (self->bin);
+    GValue v = G_VALUE_INIT;
+    while (gst_iterator_next (it, &v) == GST_ITERATOR_OK) {
+      gst_pad_send_event (g_value_get_object (&v), gst_event_new_flush_start ());
+      g_value_reset (&v);
+    }
+    g_value_unset (&v);
+    gst_iterator_free (it);
+  }
   finish (self, FERRY_RECORDER_STOPPED,
       "the file was not finalised in time; it is playable up to its last "
       "fragment");

@@ -1,5 +1,6 @@
 /* ferry-config.c — defaults and GKeyFile loading for FerryConfig. Main thread. */
 #include "ferry-config.h"
+#include "ferry-transcode.h"
 
 #include <gst/gst.h>
 
@@ -37,6 +38,10 @@ ferry_config_new_default (void)
   self->on_demand_linger_s = 10;
   self->track_wait_ms = 2000;
   self->opus_bitrate = 64000;
+  self->transcode_policy = g_strdup ("auto");
+  self->transcode_preset = g_strdup ("veryfast");
+  self->transcode_quality = 23;
+  self->transcode_max_kbps = 6000;
   self->records_dir = g_strdup ("records");
   self->record_segment_s = 600;
   self->record_segment_mb = 0;
@@ -59,6 +64,8 @@ ferry_config_free (FerryConfig *self)
     return;
   g_free (self->listen_address);
   g_free (self->records_dir);
+  g_free (self->transcode_policy);
+  g_free (self->transcode_preset);
   g_strfreev (self->cors_origins);
   g_strfreev (self->public_addresses);
   g_strfreev (self->turn_servers);
@@ -102,6 +109,12 @@ static const KeySpec keys[] = {
   UINT_KEY ("pull", "grace-period", grace_s, 0, 3600),
   UINT_KEY ("pull", "on-demand-linger", on_demand_linger_s, 0, 86400),
   UINT_KEY ("pull", "track-wait-ms", track_wait_ms, 0, 60000),
+  {"transcode", "policy", KEY_STRING, G_STRUCT_OFFSET (FerryConfig,
+          transcode_policy), 0, 0},
+  {"transcode", "preset", KEY_STRING, G_STRUCT_OFFSET (FerryConfig,
+          transcode_preset), 0, 0},
+  UINT_KEY ("transcode", "quality", transcode_quality, 0, 50),
+  UINT_KEY ("transcode", "max-bitrate-kbps", transcode_max_kbps, 100, 100000),
   {"record", "dir", KEY_STRING, G_STRUCT_OFFSET (FerryConfig, records_dir),
       0, 0},
   UINT_KEY ("record", "segment-duration", record_segment_s, 1, 86400),
@@ -216,6 +229,18 @@ load_key (FerryConfig *self, GKeyFile *kf, const char *path,
   return FALSE;
 }
 
+static gboolean
+transcode_preset_is_valid (const char *preset)
+{
+  static const char *const presets[] = { "ultrafast", "superfast", "veryfast",
+    "faster", "fast", "medium", "slow", "slower", "veryslow"
+  };
+  for (guint i = 0; preset && i < G_N_ELEMENTS (presets); i++)
+    if (g_str_equal (preset, presets[i]))
+      return TRUE;
+  return FALSE;
+}
+
 /**
  * ferry_config_load_file:
  * Reads @path over the current values. Unknown groups or keys are errors, so that a
@@ -252,6 +277,20 @@ ferry_config_load_file (FerryConfig *self, const char *path, GError **error)
         "%s: [webrtc] port-min and port-max must both be set, min <= max",
         path);
     return FALSE;
+  }
+  {
+    FerryTranscodePolicy policy;
+    if (!ferry_transcode_policy_from_string (self->transcode_policy, &policy)) {
+      g_set_error (error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+          "%s: [transcode] policy must be auto, always or never", path);
+      return FALSE;
+    }
+    if (!transcode_preset_is_valid (self->transcode_preset)) {
+      g_set_error (error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+          "%s: [transcode] preset must be one of ultrafast, superfast, "
+          "veryfast, faster, fast, medium, slow, slower, veryslow", path);
+      return FALSE;
+    }
   }
   GST_INFO ("loaded %s", path);
   return TRUE;

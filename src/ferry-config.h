@@ -30,6 +30,11 @@ typedef struct
   guint grace_s;                /* viewers are held this long through an outage */
   guint track_wait_ms;          /* one track flows: wait this long for the other */
   guint on_demand_linger_s;     /* an on-demand pull ends this long after its last viewer */
+  /* [transcode] (docs/transcoding.md) */
+  char *transcode_policy;       /* auto | always | never: re-encode video for viewers */
+  char *transcode_preset;       /* x264 speed preset */
+  guint transcode_quality;      /* x264 constant quality (CRF) */
+  guint transcode_max_kbps;     /* cap of the re-encoded bitrate */
   /* [record] */
   char *records_dir;            /* where recordings go */
   guint record_segment_s;       /* rotate segments after this long */

@@ -125,10 +125,11 @@ make_queue (const char *name, GError **error)
   return q;
 }
 
-/* The tee after @upstream, its keep-alive branch and the first-buffer probe. */
+/* The tee after @upstream, its keep-alive branch and the first-buffer probe that says
+ * @flowing ("video", "audio") flows, if not NULL. */
 static gboolean
 add_tee (GstBin *bin, const char *id, const char *kind, GstElement *upstream,
-    GError **error)
+    const char *flowing, GError **error)
 {
   g_autofree char *tname = g_strdup_printf ("%s-%s-tee", id, kind);
   g_autofree char *qname = g_strdup_printf ("%s-%s-keepalive-queue", id, kind);
@@ -155,15 +156,20 @@ add_tee (GstBin *bin, const char *id, const char *kind, GstElement *upstream,
         "could not link the %s tee", kind);
     return FALSE;
   }
-  pad = gst_element_get_static_pad (tee, "sink");
-  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, first_buffer_cb,
-      (gpointer) (g_str_equal (kind, "video") ? "video" : "audio"), NULL);
-  gst_object_unref (pad);
+  if (flowing) {
+    pad = gst_element_get_static_pad (tee, "sink");
+    gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, first_buffer_cb,
+        (gpointer) flowing, NULL);
+    gst_object_unref (pad);
+  }
   return TRUE;
 }
 
+/*   queue → h264parse → capsfilter → tee "h264" (original H.264: recordings)
+ *   ─▶ passthrough or re-encoded (ferry-transcode.h) → funnel → tee "video" (viewers) */
 static GstElement *
-build_video (GstBin *bin, const char *id, GError **error)
+build_video (GstBin *bin, const char *id, const FerryTranscodeOptions *tc,
+    GError **error)
 {
   g_autofree char *n1 = g_strdup_printf ("%s-video-queue", id);
   g_autofree char *n2 = g_strdup_printf ("%s-h264parse", id);
@@ -182,8 +188,15 @@ build_video (GstBin *bin, const char *id, GError **error)
   g_object_set (e[2], "caps", caps, NULL);
   if (!add_chain (bin, e, 3, error))
     return NULL;
-  if (!add_tee (bin, id, "video", e[2], error))
+  if (!add_tee (bin, id, "h264", e[2], NULL, error))
     return NULL;
+  {
+    g_autofree char *tname = g_strdup_printf ("%s-h264-tee", id);
+    g_autoptr (GstElement) h264_tee = gst_bin_get_by_name (bin, tname);
+    GstElement *funnel = ferry_transcode_build (bin, id, h264_tee, tc, error);
+    if (funnel == NULL || !add_tee (bin, id, "video", funnel, "video", error))
+      return NULL;
+  }
   return e[0];
 
 fail:
@@ -221,7 +234,8 @@ build_audio (GstBin *bin, const char *id, guint bitrate, GError **error)
    * audio (pitfalls.md). */
   g_object_set (e[7], "bitrate", bitrate, "frame-size", 20,
       "perfect-timestamp", TRUE, NULL);
-  if (!add_chain (bin, e, 2, error) || !add_tee (bin, id, "aac", e[1], error))
+  if (!add_chain (bin, e, 2, error)
+      || !add_tee (bin, id, "aac", e[1], NULL, error))
     return NULL;
   if (!add_chain (bin, e + 2, G_N_ELEMENTS (factories) - 2, error))
     return NULL;
@@ -236,7 +250,7 @@ build_audio (GstBin *bin, const char *id, guint bitrate, GError **error)
       return NULL;
     }
   }
-  if (!add_tee (bin, id, "audio", e[7], error))
+  if (!add_tee (bin, id, "audio", e[7], "audio", error))
     return NULL;
   return e[0];
 }
@@ -254,7 +268,7 @@ ferry_ingest_build (GstBin *pipeline, const char *id,
   memset (out, 0, sizeof *out);
 
   if (opts->want_video) {
-    out->video_in = build_video (pipeline, id, error);
+    out->video_in = build_video (pipeline, id, &opts->transcode, error);
     if (out->video_in == NULL)
       return FALSE;
   }
@@ -265,12 +279,17 @@ ferry_ingest_build (GstBin *pipeline, const char *id,
   }
   {
     g_autofree char *vt = g_strdup_printf ("%s-video-tee", id);
+    g_autofree char *ht = g_strdup_printf ("%s-h264-tee", id);
     g_autofree char *at = g_strdup_printf ("%s-audio-tee", id);
     g_autofree char *aact = g_strdup_printf ("%s-aac-tee", id);
     GstElement *t;
     /* The pipeline holds the tees; hand out borrowed pointers. */
     if (opts->want_video && (t = gst_bin_get_by_name (pipeline, vt))) {
       out->video_tee = t;
+      gst_object_unref (t);
+    }
+    if (opts->want_video && (t = gst_bin_get_by_name (pipeline, ht))) {
+      out->h264_tee = t;
       gst_object_unref (t);
     }
     if (opts->want_audio && (t = gst_bin_get_by_name (pipeline, at))) {

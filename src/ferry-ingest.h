@@ -1,11 +1,12 @@
 /* ferry-ingest.h — builds a stream's ingest in code:
  *
- *   [source (ferry-source.h)] ─┬─ queue → h264parse(config-interval=-1) → capsfilter → tee "video"
+ *   [source (ferry-source.h)] ─┬─ queue → h264parse(config-interval=-1) → capsfilter → tee "h264"
+ *                              │    ─▶ passthrough or re-encoded (ferry-transcode.h) → tee "video"
  *                              └─ queue → aacparse → tee "aac" ─▶ queue → avdec_aac → audioconvert
  *                                   → audioresample → capsfilter(48 kHz stereo) → opusenc → tee "audio"
  *
- * The "video" and "aac" tees carry the source's own H.264 and AAC (recordings); "audio"
- * carries the Opus that WebRTC viewers get.
+ * The "h264" and "aac" tees carry the source's own H.264 and AAC (recordings); "video"
+ * and "audio" carry what WebRTC viewers get: H.264 without B-frames, and Opus.
  *
  * Everything expensive (parsing, AAC→Opus) happens here, once per stream, before the
  * tees; viewers only add cheap elements after them. Each tee has a keep-alive
@@ -21,6 +22,7 @@
 #pragma once
 
 #include <gst/gst.h>
+#include "ferry-transcode.h"
 
 G_BEGIN_DECLS
 
@@ -32,13 +34,15 @@ typedef struct
   guint rtmp_timeout_s;
   guint idle_timeout_s;
   guint opus_bitrate;
+  FerryTranscodeOptions transcode;      /* borrowed strings */
 } FerryIngestOptions;
 
 typedef struct
 {
   GstElement *video_in;         /* (transfer none): first element of the video chain, or NULL */
   GstElement *audio_in;         /* (transfer none): first element of the audio chain, or NULL */
-  GstElement *video_tee;        /* (transfer none), owned by the pipeline; NULL if !want_video */
+  GstElement *h264_tee;         /* (transfer none), the source's H.264; NULL if !want_video */
+  GstElement *video_tee;        /* (transfer none), H.264 for viewers; NULL if !want_video */
   GstElement *audio_tee;        /* (transfer none), Opus; NULL if !want_audio */
   GstElement *aac_tee;          /* (transfer none), original AAC; NULL if !want_audio */
 } FerryIngest;

@@ -35,6 +35,10 @@ static const struct
   {"splitmuxsink", "gstreamer1.0-plugins-good"},
   {"mp4mux", "gstreamer1.0-plugins-good"},
   {"filesink", "libgstreamer1.0-0"},
+  {"funnel", "libgstreamer1.0-0"},
+  {"avdec_h264", "gstreamer1.0-libav"},
+  {"videoconvert", "gstreamer1.0-plugins-base"},
+  {"x264enc", "gstreamer1.0-plugins-ugly"},
 };
 
 /**

@@ -15,6 +15,7 @@ typedef struct
   const char *name;             /* the uri when NULL or empty (as WCS does) */
   gboolean record, has_audio, has_video;
   gboolean on_demand;           /* started by a viewer: ends after its last viewer */
+  const char *transcode;        /* auto | always | never; NULL = [transcode] policy */
 } FerryPullRequest;
 
 FerryStream *ferry_pull_start (FerryApp *app, const FerryPullRequest *req,

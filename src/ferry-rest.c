@@ -146,8 +146,10 @@ parse_pull (JsonObject *body, FerryPullRequest *req, GError **error)
   req->uri = req->name = NULL;
   req->record = req->on_demand = FALSE;
   req->has_audio = req->has_video = TRUE;
+  req->transcode = NULL;
 
   if (!ferry_json_get_string (body, "uri", &req->uri, error)
+      || !ferry_json_get_string (body, "transcode", &req->transcode, error)
       || !ferry_json_get_string (body, "localStreamName", &req->name, error)
       || !ferry_json_get_bool (body, "record", &req->record, error)
       || !ferry_json_get_bool (body, "hasAudio", &req->has_audio, error)
@@ -172,6 +174,14 @@ parse_pull (JsonObject *body, FerryPullRequest *req, GError **error)
     g_set_error (error, FERRY_ERROR, FERRY_ERROR_INVALID_PARAMETER,
         "'hasAudio' and 'hasVideo' cannot both be false");
     return FALSE;
+  }
+  if (req->transcode) {
+    FerryTranscodePolicy policy;
+    if (!ferry_transcode_policy_from_string (req->transcode, &policy)) {
+      g_set_error (error, FERRY_ERROR, FERRY_ERROR_INVALID_PARAMETER,
+          "'transcode' must be \"auto\", \"always\" or \"never\"");
+      return FALSE;
+    }
   }
   return TRUE;
 }

@@ -48,6 +48,11 @@ struct _FerryStream
   gboolean video_absent, audio_absent;
   GSource *track_wait;          /* one track flows: how long to wait for the other */
 
+  /* Video for viewers (docs/transcoding.md) */
+  FerryTranscodePolicy transcode;
+  gboolean bframes;             /* the source has had B-frames */
+  char *transcode_info;         /* why viewers get re-encoded video; NULL = they do not */
+
   /* On-demand pulls (a viewer played an rtmp:// name): they end by themselves. */
   gboolean on_demand;
   GSource *linger_timer;        /* no viewers: ends the pull when it fires */
@@ -68,6 +73,8 @@ void ferry_stream_set_status (FerryStream *self, FerryStreamStatus status,
 void ferry_stream_close_viewers (GList **list, const char *status,
     const char *info);
 void ferry_stream_attach_waiting (FerryStream *self);
+void ferry_stream_attach_viewer (FerryStream *self, FerryViewer *viewer);
+void ferry_stream_refuse_untranscoded (FerryStream *self);
 gboolean ferry_stream_start_recording (FerryStream *self, GError **error);
 
 /* ferry-stream-source.c */

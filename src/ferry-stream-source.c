@@ -46,19 +46,45 @@ track_wait_cb (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
+/* Main context: a track the stream did not hand out is back (or there for the first
+ * time) with a later source. Viewers answered without it would play on without it for
+ * good — a picture that never comes — since neither the WCS protocol nor WHEP lets the
+ * server offer anew: they are ended with the reason, and a new play gets every track. */
+static void
+track_added (FerryStream *self, const char *kind)
+{
+  g_autofree char *info = g_strdup_printf ("the source now has %s: play the "
+      "stream again to receive it", kind);
+  GList *lacking = NULL;
+
+  for (GList *l = self->viewers; l; l = l->next)
+    if (ferry_viewer_lacks_track (l->data, kind))
+      lacking = g_list_prepend (lacking, g_object_ref (l->data));
+  if (lacking)
+    GST_WARNING ("stream %s: %s; %u viewer(s) without it are ended", self->name,
+        info, g_list_length (lacking));
+  ferry_stream_close_viewers (&lacking, "FAILED", info);
+  g_list_free_full (lacking, g_object_unref);
+}
+
 /* Main context: the first buffer of @kind reached its tee. */
 static void
 on_track_flowing (FerryStream *self, const char *kind)
 {
   guint wait_ms = ferry_app_get_config (self->app)->track_wait_ms;
+  gboolean was_absent;
 
   if (g_strcmp0 (kind, "video") == 0) {
+    was_absent = self->video_absent;
     self->video_flowing = TRUE;
     self->video_absent = FALSE;
   } else {
+    was_absent = self->audio_absent;
     self->audio_flowing = TRUE;
     self->audio_absent = FALSE;
   }
+  if (was_absent)
+    track_added (self, kind);
   if (self->status != FERRY_STREAM_PENDING)
     return;
   if ((self->ingest.video_tee == NULL || self->video_flowing)
@@ -219,6 +245,8 @@ recheck_track (FerryStream *self, const char *kind, gboolean wanted,
   *absent = !has;
   GST_INFO ("stream %s: the source came back %s %s", self->name,
       has ? "with" : "without", kind);
+  if (has)
+    track_added (self, kind);
   return !has;
 }
 
@@ -328,6 +356,20 @@ handle_element_message (FerryStream *self, GstMessage *msg)
     GST_DEBUG ("stream %s: %s flowing", self->name,
         gst_structure_get_string (s, "kind"));
     on_track_flowing (self, gst_structure_get_string (s, "kind"));
+  } else if (gst_structure_has_name (s, "ferry-bframes")) {
+    self->bframes = TRUE;
+    GST_INFO ("stream %s: the source has B-frames (transcode policy %s)",
+        self->name, ferry_transcode_policy_to_string (self->transcode));
+    if (self->transcode == FERRY_TRANSCODE_NEVER) {
+      GST_WARNING ("stream %s: the source has B-frames and transcoding is "
+          "disabled: viewers of its video are refused", self->name);
+      ferry_stream_refuse_untranscoded (self);
+    }
+  } else if (gst_structure_has_name (s, "ferry-transcoding")) {
+    g_free (self->transcode_info);
+    self->transcode_info = g_strdup (gst_structure_get_string (s, "reason"));
+    GST_INFO ("stream %s: viewers get re-encoded video: %s", self->name,
+        self->transcode_info);
   } else if (gst_structure_has_name (s, "ferry-source-media")) {
     on_source_media (self, session);
   } else if (gst_structure_has_name (s, "ferry-source-eos")) {
@@ -447,6 +489,12 @@ ferry_stream_ingest_options (FerryStream *self)
     .rtmp_timeout_s = config->rtmp_timeout_s,
     .idle_timeout_s = config->idle_timeout_s,
     .opus_bitrate = config->opus_bitrate,
+    .transcode = {
+          .policy = self->transcode,
+          .preset = config->transcode_preset,
+          .quality = config->transcode_quality,
+          .max_bitrate_kbps = config->transcode_max_kbps,
+        },
   };
   return opts;
 }

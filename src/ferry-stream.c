@@ -44,6 +44,7 @@ ferry_stream_finalize (GObject *object)
   g_free (self->name);
   g_free (self->uri);
   g_free (self->info);
+  g_free (self->transcode_info);
   g_free (self->record_info);
   ferry_outage_clear (&self->outage);
   G_OBJECT_CLASS (ferry_stream_parent_class)->finalize (object);
@@ -83,8 +84,19 @@ ferry_stream_new (FerryApp *app, const char *uri, const char *name,
   self->has_video = has_video;
   self->record = record;
   self->status = FERRY_STREAM_PENDING;
+  if (!ferry_transcode_policy_from_string (ferry_app_get_config (app)->
+          transcode_policy, &self->transcode))
+    self->transcode = FERRY_TRANSCODE_AUTO;
   ferry_outage_init (&self->outage, ferry_app_get_context (app));
   return self;
+}
+
+/* Before ferry_stream_start(): the pull's own policy instead of the server's. */
+void
+ferry_stream_set_transcode (FerryStream *self, FerryTranscodePolicy policy)
+{
+  g_return_if_fail (self->pipeline == NULL);
+  self->transcode = policy;
 }
 
 const char *
@@ -153,7 +165,7 @@ ferry_stream_start_recording (FerryStream *self, GError **error)
   self->recorder = ferry_recorder_new (self->app, self->name, recorder_done_cb,
       self);
   if (!ferry_recorder_start (self->recorder, self->pipeline,
-          ferry_stream_get_tee (self, "video"), ferry_stream_get_tee (self, "aac"),
+          ferry_stream_get_tee (self, "h264"), ferry_stream_get_tee (self, "aac"),
           &local)) {
     GST_WARNING ("stream %s: cannot record: %s", self->name, local->message);
     self->record_info = g_strdup (local->message);
@@ -228,6 +240,44 @@ ferry_stream_close_viewers (GList **list, const char *status, const char *info)
   g_list_free_full (copy, g_object_unref);
 }
 
+/* Main context: @viewer (already in self->viewers) gets its branch, or FAILED. A source
+ * with B-frames whose video may not be re-encoded would freeze in browsers: as WCS does,
+ * viewers that take video are refused. */
+void
+ferry_stream_attach_viewer (FerryStream *self, FerryViewer *viewer)
+{
+  g_autoptr (GError) error = NULL;
+
+  if (self->bframes && self->transcode_info == NULL
+      && self->transcode == FERRY_TRANSCODE_NEVER
+      && ferry_viewer_offers_track (viewer, "video")
+      && ferry_stream_get_tee (self, "video") != NULL) {
+    ferry_viewer_close (viewer, "FAILED", FERRY_TRANSCODING_DISABLED);
+    return;
+  }
+  if (!ferry_viewer_attach (viewer, self, &error)) {
+    GST_WARNING ("stream %s: viewer %s: %s", self->name,
+        ferry_viewer_get_id (viewer), error->message);
+    ferry_viewer_close (viewer, "FAILED", "Failed to add stream to proxy");
+  }
+}
+
+/* Main context: the source has B-frames and the policy forbids re-encoding: viewers who
+ * get its video are ended (new ones are refused by ferry_stream_attach_viewer). */
+void
+ferry_stream_refuse_untranscoded (FerryStream *self)
+{
+  GList *refused = NULL;
+
+  for (GList *l = self->viewers; l; l = l->next)
+    if (ferry_viewer_get_bin (l->data) != NULL
+        && !ferry_viewer_lacks_track (l->data, "video")
+        && ferry_viewer_offers_track (l->data, "video"))
+      refused = g_list_prepend (refused, g_object_ref (l->data));
+  ferry_stream_close_viewers (&refused, "FAILED", FERRY_TRANSCODING_DISABLED);
+  g_list_free_full (refused, g_object_unref);
+}
+
 /* Main context: viewers held for the stream attach now that media flows. */
 void
 ferry_stream_attach_waiting (FerryStream *self)
@@ -236,14 +286,9 @@ ferry_stream_attach_waiting (FerryStream *self)
 
   for (GList *l = waiting; l; l = l->next) {
     FerryViewer *v = l->data;
-    g_autoptr (GError) error = NULL;
 
     self->viewers = g_list_append (self->viewers, g_object_ref (v));
-    if (!ferry_viewer_attach (v, self, &error)) {
-      GST_WARNING ("stream %s: viewer %s: %s", self->name,
-          ferry_viewer_get_id (v), error->message);
-      ferry_viewer_close (v, "FAILED", "Failed to add stream to proxy");
-    }
+    ferry_stream_attach_viewer (self, v);
   }
   g_list_free_full (waiting, g_object_unref);
 }
@@ -355,8 +400,6 @@ ferry_stream_is_finished (FerryStream *self)
 void
 ferry_stream_add_viewer (FerryStream *self, FerryViewer *viewer)
 {
-  g_autoptr (GError) error = NULL;
-
   ferry_viewer_set_stream (viewer, self);
   ferry_clear_source (&self->linger_timer);
   switch (self->status) {
@@ -371,11 +414,7 @@ ferry_stream_add_viewer (FerryStream *self, FerryViewer *viewer)
       break;
     case FERRY_STREAM_PLAYING:
       self->viewers = g_list_append (self->viewers, g_object_ref (viewer));
-      if (!ferry_viewer_attach (viewer, self, &error)) {
-        GST_WARNING ("stream %s: viewer %s: %s", self->name,
-            ferry_viewer_get_id (viewer), error->message);
-        ferry_viewer_close (viewer, "FAILED", "Failed to add stream to proxy");
-      }
+      ferry_stream_attach_viewer (self, viewer);
       break;
     default:
       ferry_viewer_close (viewer, "FAILED", "Stream not found");
@@ -472,6 +511,24 @@ ferry_stream_to_json (FerryStream *self)
   json_builder_add_boolean_value (b, self->has_audio && !self->audio_absent);
   json_builder_set_member_name (b, "hasVideo");
   json_builder_add_boolean_value (b, self->has_video && !self->video_absent);
+  if (self->has_video) {
+    /* Ferry extensions (docs/transcoding.md) */
+    json_builder_set_member_name (b, "transcode");
+    json_builder_add_string_value (b,
+        ferry_transcode_policy_to_string (self->transcode));
+    json_builder_set_member_name (b, "bFrames");
+    json_builder_add_boolean_value (b, self->bframes);
+    json_builder_set_member_name (b, "transcoding");
+    json_builder_add_boolean_value (b, self->transcode_info != NULL);
+    if (self->transcode_info) {
+      json_builder_set_member_name (b, "transcodeInfo");
+      json_builder_add_string_value (b, self->transcode_info);
+    } else if (self->bframes && self->transcode == FERRY_TRANSCODE_NEVER) {
+      json_builder_set_member_name (b, "transcodeInfo");
+      json_builder_add_string_value (b, "the source has B-frames; "
+          FERRY_TRANSCODING_DISABLED);
+    }
+  }
   json_builder_set_member_name (b, "record");
   json_builder_add_boolean_value (b, self->record);
   json_builder_set_member_name (b, "recordName");
@@ -536,12 +593,15 @@ ferry_stream_get_pipeline (FerryStream *self)
   return self->pipeline;
 }
 
-/* Returns: (transfer none) (nullable): the "video" or "audio" tee. */
+/* Returns: (transfer none) (nullable): the "video" (for viewers), "h264" (the source's), "audio"
+ * (Opus) or "aac" (the source's) tee. */
 GstElement *
 ferry_stream_get_tee (FerryStream *self, const char *kind)
 {
   if (g_str_equal (kind, "video"))
     return self->video_absent ? NULL : self->ingest.video_tee;
+  if (g_str_equal (kind, "h264"))
+    return self->video_absent ? NULL : self->ingest.h264_tee;
   if (self->audio_absent)
     return NULL;
   if (g_str_equal (kind, "aac"))

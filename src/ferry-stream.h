@@ -12,6 +12,7 @@
 #include <gst/gst.h>
 #include <json-glib/json-glib.h>
 #include "ferry-app.h"
+#include "ferry-transcode.h"
 
 G_BEGIN_DECLS
 
@@ -33,6 +34,8 @@ FerryStream *ferry_stream_new (FerryApp *app, const char *uri,
     const char *name, gboolean has_audio, gboolean has_video, gboolean record);
 gboolean ferry_stream_start (FerryStream *self, GError **error);
 void ferry_stream_set_on_demand (FerryStream *self);
+void ferry_stream_set_transcode (FerryStream *self,
+    FerryTranscodePolicy policy);
 void ferry_stream_shutdown (FerryStream *self, FerryStreamStatus status,
     const char *info, const char *viewer_status, const char *viewer_info);
 

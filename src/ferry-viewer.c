@@ -41,6 +41,7 @@ struct _FerryViewer
   GPtrArray *tee_pads;          /* GstPad*, owned */
 
   gboolean closed;
+  gboolean sends_video, sends_audio;    /* the branch has that track */
   gboolean answer_sent;
   gboolean playing_sent;
   GSource *gather_timeout;
@@ -130,6 +131,31 @@ ferry_viewer_offers_codec (FerryViewer *self)
 {
   return (self->info.audio_mline >= 0 && self->info.opus_pt >= 0)
       || (self->info.video_mline >= 0 && self->info.h264_pt >= 0);
+}
+
+/**
+ * ferry_viewer_lacks_track:
+ * @kind: "video" or "audio"
+ * Whether the viewer is attached without @kind although its offer would take it: the
+ * stream had no such track when the answer was made. Its session cannot get it now
+ * (the answer set that m-line inactive, and neither protocol lets the server offer anew).
+ */
+gboolean
+ferry_viewer_lacks_track (FerryViewer *self, const char *kind)
+{
+  if (self->closed || self->bin == NULL)
+    return FALSE;
+  return ferry_viewer_offers_track (self, kind) && !(g_str_equal (kind,
+          "video") ? self->sends_video : self->sends_audio);
+}
+
+/* Whether the offer takes @kind ("video": H.264 packetization-mode 1, "audio": Opus). */
+gboolean
+ferry_viewer_offers_track (FerryViewer *self, const char *kind)
+{
+  if (g_str_equal (kind, "video"))
+    return self->info.video_mline >= 0 && self->info.h264_pt >= 0;
+  return self->info.audio_mline >= 0 && self->info.opus_pt >= 0;
 }
 
 /* Returns: (transfer none) (nullable) */
@@ -626,6 +652,8 @@ ferry_viewer_attach (FerryViewer *self, FerryStream *stream, GError **error)
     emit_with_promise (self, "set-remote-description", offer, on_remote_set);
     gst_webrtc_session_description_free (offer);
   }
+  self->sends_video = video;
+  self->sends_audio = audio;
   GST_INFO ("viewer %s: attached (video %s pt %d, audio %s pt %d)", self->id,
       video ? "yes" : "no", self->info.h264_pt, audio ? "yes" : "no",
       self->info.opus_pt);

@@ -37,6 +37,8 @@ FerryViewer *ferry_viewer_new (FerryApp *app, const char *id,
 
 const char *ferry_viewer_get_id (FerryViewer *self);
 gboolean ferry_viewer_offers_codec (FerryViewer *self);
+gboolean ferry_viewer_offers_track (FerryViewer *self, const char *kind);
+gboolean ferry_viewer_lacks_track (FerryViewer *self, const char *kind);
 GstElement *ferry_viewer_get_bin (FerryViewer *self);
 
 /* Called by FerryStream. */

@@ -74,6 +74,10 @@ test_shipped_config (void)
     g_assert_cmpuint (c->reconnect_attempts, ==, d->reconnect_attempts);
     g_assert_cmpuint (c->stall_timeout_s, ==, d->stall_timeout_s);
     g_assert_cmpuint (c->grace_s, ==, d->grace_s);
+    g_assert_cmpstr (c->transcode_policy, ==, d->transcode_policy);
+    g_assert_cmpstr (c->transcode_preset, ==, d->transcode_preset);
+    g_assert_cmpuint (c->transcode_quality, ==, d->transcode_quality);
+    g_assert_cmpuint (c->transcode_max_kbps, ==, d->transcode_max_kbps);
   }
 }
 
@@ -107,6 +111,24 @@ test_reconnect_keys (void)
 }
 
 static void
+test_transcode_keys (void)
+{
+  g_autofree char *path = write_tmp ("[transcode]\npolicy = Never\n"
+      "preset = ultrafast\nquality = 30\nmax-bitrate-kbps = 1500\n");
+  g_autoptr (FerryConfig) c = ferry_config_new_default ();
+  g_autoptr (GError) error = NULL;
+
+  g_assert_cmpstr (c->transcode_policy, ==, "auto");
+  g_assert_true (ferry_config_load_file (c, path, &error));
+  g_assert_no_error (error);
+  g_assert_cmpstr (c->transcode_policy, ==, "Never");  /* case-insensitive */
+  g_assert_cmpstr (c->transcode_preset, ==, "ultrafast");
+  g_assert_cmpuint (c->transcode_quality, ==, 30);
+  g_assert_cmpuint (c->transcode_max_kbps, ==, 1500);
+  g_unlink (path);
+}
+
+static void
 test_errors (void)
 {
   const char *bad[] = {
@@ -117,6 +139,10 @@ test_errors (void)
     "[webrtc]\nice-tcp = maybe\n",      /* not a boolean */
     "[webrtc]\nport-min = 40000\n",     /* a range needs both ends */
     "[webrtc]\nport-min = 40010\nport-max = 40000\n",
+    "[transcode]\npolicy = sometimes\n",      /* not a policy */
+    "[transcode]\npolicy =\n",
+    "[transcode]\npreset = quick\n",  /* not an x264 preset */
+    "[transcode]\nquality = 51\n",
     "not a key file",
   };
   for (guint i = 0; i < G_N_ELEMENTS (bad); i++) {
@@ -141,5 +167,6 @@ main (int argc, char **argv)
   g_test_add_func ("/config/shipped", test_shipped_config);
   g_test_add_func ("/config/errors", test_errors);
   g_test_add_func ("/config/reconnect", test_reconnect_keys);
+  g_test_add_func ("/config/transcode", test_transcode_keys);
   return g_test_run ();
 }

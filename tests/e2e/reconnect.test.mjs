@@ -4,13 +4,13 @@
 // during a wait, and resource use over many reconnect cycles.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
 import { startFerry } from './lib/ferry.mjs';
 import { startOrigin, startPublisher } from './lib/rtmp.mjs';
 import { startPeer } from './lib/peer.mjs';
 import { launchBrowser, closeBrowser, inboundStats } from './lib/browser.mjs';
 import { openSdkPage, startSdkServer } from './lib/sdk-page.mjs';
 import { freePort, sleep, waitFor, writeConf } from './lib/util.mjs';
+import { byName, followAttempts, peerCounts, peerResumes, withFerry } from './lib/outage.mjs';
 
 let origin;
 let ferry;
@@ -53,32 +53,6 @@ after(async () => {
   if (origin) await origin.stop();
 });
 
-/** The latest {progress, counts} line the peer printed (--progress). */
-function lastProgress(peer) {
-  const lines = peer.proc.log().split('\n').reverse();
-  for (const l of lines) {
-    if (!l.startsWith('{"progress"')) continue;
-    try { return JSON.parse(l); } catch { /* partial line */ }
-  }
-  return null;
-}
-
-function peerCounts(peer, name) {
-  const p = lastProgress(peer);
-  return p && p.counts[name] ? { frames: p.counts[name][0], samples: p.counts[name][1] } : { frames: 0, samples: 0 };
-}
-
-/** Waits until the peer's frames and samples grow by `frames`/`samples` over `base`; returns ms taken. */
-async function peerResumes(peer, name, base, { frames = 15, samples = 24000, timeout = 15000 } = {}) {
-  const t0 = Date.now();
-  await waitFor(`${name}: peer decoding again`, async () => {
-    const c = peerCounts(peer, name);
-    if (c.frames >= base.frames + frames && c.samples >= base.samples + samples) return true;
-    throw new Error(`peer counts ${JSON.stringify(c)} (base ${JSON.stringify(base)})`);
-  }, { timeout, interval: 100 });
-  return Date.now() - t0;
-}
-
 async function sdkCounts(page, name) {
   const s = await inboundStats(page, `window.sdk.streams[${JSON.stringify(name)}].pc`);
   return { frames: s.video ? s.video.framesDecoded : 0, samples: s.audio ? s.audio.totalSamplesReceived : 0, state: s.state };
@@ -116,8 +90,6 @@ async function expectRates(t, peer, page, when) {
     assert.ok(r.hz >= min[who].hz, `${who} receives ${r.hz} samples/s ${when}`);
   }
 }
-
-const byName = (n) => (p) => p.localStreamName === n;
 
 /** Waits for the pull to report the outage: PENDING, reconnecting, lastError matching `re`. */
 async function waitOutage(name, re, timeout = 10000) {
@@ -189,41 +161,6 @@ test('publisher gone 2 s and then 20 s (back as 320x180, 48 kHz): the C peer and
       assert.ok(r.maxTsJump / clock < 20 + 5, `${kind}: timestamp step of ${r.maxTsJump / clock} s`);
     }
   });
-
-/** fds, threads and RSS (KiB) of a live process. */
-function usage(pid) {
-  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
-  return {
-    fds: fs.readdirSync(`/proc/${pid}/fd`).length,
-    threads: Number(/Threads:\s+(\d+)/.exec(status)[1]),
-    rssKiB: Number(/VmRSS:\s+(\d+)/.exec(status)[1]),
-  };
-}
-
-async function withFerry(conf, fn, env = {}) {
-  const f = await startFerry({ extraArgs: ['--config', writeConf(conf)], env });
-  try {
-    await fn(f);
-    assert.deepEqual(await f.stopAndCheck(), []);
-  } finally {
-    await f.proc.stop();
-  }
-}
-
-/** Follows reconnectAttempt of pull `name` every 20 ms until `until(pull)`; returns [{attempt, at}] and the last pull. */
-async function followAttempts(f, name, until, timeout = 20000) {
-  const seen = [];
-  const t0 = Date.now();
-  for (;;) {
-    const p = await f.find(byName(name));
-    if (p && (seen.length === 0 || seen[seen.length - 1].attempt !== p.reconnectAttempt)) {
-      seen.push({ attempt: p.reconnectAttempt, at: Date.now(), info: p.info });
-    }
-    if (p && until(p)) return { seen, pull: p };
-    if (Date.now() - t0 > timeout) throw new Error(`timed out: ${JSON.stringify(p)} after ${JSON.stringify(seen)}`);
-    await sleep(20);
-  }
-}
 
 test('a never-available origin: backoff doubles with jitter up to the cap, then FAILED with the last reason; "not found" is told apart',
   { timeout: 60000 }, async (t) => {
@@ -443,45 +380,85 @@ test('a source that comes back without video: its viewers get FAILED with the re
     }
   });
 
-test('hundreds of reconnect cycles leave fds, threads and RSS flat (200 refused connections, 30 dropped sessions with media)',
-  { timeout: 120000 }, async (t) => {
-    await withFerry('[pull]\nreconnect-initial-ms = 10\nreconnect-max-ms = 10\n', async (f) => {
-      const pid = f.proc.pid;
-      const closed = await freePort();
-      assert.equal((await f.pull({ uri: `rtmp://127.0.0.1:${closed}/live/x`, localStreamName: 'refused' })).status, 200);
-      await followAttempts(f, 'refused', (p) => p.reconnectAttempt >= 20, 30000);
-      const u0 = usage(pid);
-      await followAttempts(f, 'refused', (p) => p.reconnectAttempt >= 220, 60000);
-      const u1 = usage(pid);
-      t.diagnostic(`refused, after 20 attempts: ${JSON.stringify(u0)}; after 220: ${JSON.stringify(u1)}`);
-      assert.equal((await f.terminate({ localStreamName: 'refused' })).status, 200);
-      assert.ok(Math.abs(u1.fds - u0.fds) <= 2, `fds ${u0.fds} -> ${u1.fds}`);
-      assert.ok(Math.abs(u1.threads - u0.threads) <= 2, `threads ${u0.threads} -> ${u1.threads}`);
-      // Measured +60 KiB without ASan, +3 MiB with it (its quarantine kept at 1 MiB here); a
-      // leaked source (a bin, a thread, a socket) per attempt would be well above 8 MiB.
-      assert.ok(u1.rssKiB - u0.rssKiB < 8192, `RSS ${u0.rssKiB} -> ${u1.rssKiB} KiB`);
+test('after an outage the source returns as H.264 Baseline 1280x720 with 44.1 kHz audio: the C peer resumes with sound and picture in sync (±40 ms)',
+  { timeout: 90000 }, async (t) => {
+    // Sync marks (a white frame and a tone onset together once a second): the peer pairs
+    // them on what it decoded, before and after the outage.
+    await publish('cam5', { syncMarks: true, audioRate: 48000 });
+    await ferry.pullPlaying(origin.url('cam5'), 'cam5');
+    const peer = startPeer({ url: `ws://127.0.0.1:${ferry.wsPort}/`, names: ['cam5'], seconds: 60,
+      extraArgs: ['--progress', '200', '--full-duration'] });
+    try {
+      await peerResumes(peer, 'cam5', { frames: 0, samples: 0 }, { frames: 150, samples: 5 * 48000, timeout: 20000 });
+      await unpublish('cam5');
+      await waitOutage('cam5', /unpublished/);
+      await sleep(2000);
+      const base = peerCounts(peer, 'cam5');
+      await publish('cam5', { syncMarks: true, size: '1280x720', audioRate: 44100, videoArgs: ['-profile:v', 'baseline'] });
+      const ms = await peerResumes(peer, 'cam5', base);
+      t.diagnostic(`decoding again ${ms} ms after the publisher was back`);
+      assert.ok(ms < 3000, `resumed after ${ms} ms`);
+      // Ten seconds of marks after the return.
+      await peerResumes(peer, 'cam5', base, { frames: 300, samples: 10 * 48000, timeout: 30000 });
+      await peer.proc.stop({ graceMs: 10000 });
+      const res = await peer.result;
+      const s = res.report && res.report.streams.find((x) => x.name === 'cam5');
+      assert.ok(s, res.output.slice(-2000));
+      assert.deepEqual(s.statuses.map((x) => x.status), ['PLAYING'], JSON.stringify(s.statuses));
+      assert.equal(s.videoWidth, 1280, 'the peer decodes the new resolution and profile');
+      const { offsetsMs, pairsAtS } = s.sync;
+      // The outage is the one gap of more than 2 s between pairs (one a second otherwise).
+      const gap = pairsAtS.findIndex((at, i) => i > 0 && at - pairsAtS[i - 1] > 2.5);
+      assert.ok(gap > 0, `no outage among the pairs: ${JSON.stringify(s.sync)}`);
+      // Before the outage the peer's lip sync may not have both sender reports yet (seen:
+      // 50 ms for the first 4 s; peer.test.mjs measures the steady state). After it, the
+      // receiver keeps the mapping it has, so the resumed tracks must line up from the
+      // first pair on that follows the jitter buffers' resettling.
+      const beforeOutage = offsetsMs.slice(0, gap);
+      const afterOutage = offsetsMs.slice(gap + 1);
+      t.diagnostic(`A/V offset (ms) before the outage ${JSON.stringify(beforeOutage.map(Math.round))}, `
+        + `after it ${JSON.stringify(afterOutage.map(Math.round))} (pair times ${JSON.stringify(pairsAtS.map((x) => x.toFixed(1)))})`);
+      assert.ok(afterOutage.length >= 7, `pairs after the return: ${JSON.stringify(s.sync)}`);
+      for (const o of afterOutage) assert.ok(Math.abs(o) <= 40, `A/V offset ${o} ms after the return: ${JSON.stringify(s.sync)}`);
+    } finally {
+      await peer.proc.stop();
+      await ferry.terminate({ localStreamName: 'cam5' });
+      await unpublish('cam5');
+    }
+  });
 
-      await f.pullPlaying(origin.url('cam1'), 'cycled');
-      const cycle = async (n) => {
-        for (let i = 0; i < n; i++) {
-          const before = (await f.find(byName('cycled'))).reconnects;
-          assert.ok(await origin.dropPlayers('cam1') >= 1, 'nginx dropped a player');
-          await waitFor('cycled back', async () => {
-            const p = await f.find(byName('cycled'));
-            if (p.status === 'PLAYING' && p.reconnects > before) return true;
-            throw new Error(JSON.stringify(p));
-          }, { timeout: 15000, interval: 50 });
-        }
-      };
-      await cycle(5);
-      const m0 = usage(pid);
-      await cycle(30);
-      const m1 = usage(pid);
-      t.diagnostic(`dropped sessions, after 5: ${JSON.stringify(m0)}; after 35: ${JSON.stringify(m1)}`);
-      assert.ok(Math.abs(m1.fds - m0.fds) <= 2, `fds ${m0.fds} -> ${m1.fds}`);
-      assert.ok(Math.abs(m1.threads - m0.threads) <= 2, `threads ${m0.threads} -> ${m1.threads}`);
-      assert.ok(m1.rssKiB - m0.rssKiB < 8192, `RSS ${m0.rssKiB} -> ${m1.rssKiB} KiB`);
-    }, { ASAN_OPTIONS: `${process.env.ASAN_OPTIONS || ''}:quarantine_size_mb=1` });
+test('a source that comes back with video it did not have: viewers answered without it get FAILED with the reason; a new play gets picture and sound',
+  { timeout: 60000 }, async (t) => {
+    await publish('cam6', { video: false });
+    await ferry.pullPlaying(origin.url('cam6'), 'cam6');
+    assert.equal((await ferry.find(byName('cam6'))).hasVideo, false);
+    const peer = startPeer({ url: `ws://127.0.0.1:${ferry.wsPort}/`, names: ['cam6'], seconds: 40, extraArgs: ['--progress', '200'] });
+    try {
+      await peerResumes(peer, 'cam6', { frames: 0, samples: 0 }, { frames: 0, samples: 48000 });
+      await unpublish('cam6');
+      await waitOutage('cam6', /unpublished/);
+      const back = Date.now();
+      await publish('cam6');
+      const res = await peer.result;
+      const ms = Date.now() - back;
+      const s = res.report.streams.find((x) => x.name === 'cam6');
+      const last = s.statuses[s.statuses.length - 1];
+      t.diagnostic(`${ms} ms after the publisher with video was up: ${JSON.stringify(last)}; the session had ${s.videoFrames} frames, ${s.audioSamples} samples`);
+      assert.deepEqual(last, { status: 'FAILED', info: 'the source now has video: play the stream again to receive it' });
+      assert.equal(s.videoFrames, 0);
+      assert.ok(ms < 10000, `ended after ${ms} ms`);
+      const p = await ferry.find(byName('cam6'));
+      assert.equal(p.status, 'PLAYING', JSON.stringify(p));
+      assert.equal(p.hasVideo, true, JSON.stringify(p));
+      const again = startPeer({ url: `ws://127.0.0.1:${ferry.wsPort}/`, names: ['cam6'], seconds: 20, extraArgs: ['--until-decoded'] });
+      const s2 = (await again.result).report.streams[0];
+      t.diagnostic(`a new play: ${s2.videoFrames} frames, ${s2.audioSamples} samples`);
+      assert.ok(s2.videoFrames > 0 && s2.audioSamples > 0, JSON.stringify(s2));
+    } finally {
+      await peer.proc.stop();
+      await ferry.terminate({ localStreamName: 'cam6' });
+      await unpublish('cam6');
+    }
   });
 
 test('the main Ferry exits cleanly on SIGTERM after all of the above', { timeout: 20000 }, async () => {

@@ -43,6 +43,7 @@ struct _PeerMedia
 
   GMutex lock;                  /* protects everything below */
   guint64 video_frames;
+  guint64 video_keyframes;      /* access units the depayloader marked as keyframes */
   guint64 audio_samples;
   gint video_width;
   gint video_height;
@@ -302,6 +303,21 @@ on_rtp (GstPad * pad, GstPadProbeInfo * info, gpointer data)
   return GST_PAD_PROBE_OK;
 }
 
+/* streaming thread (the decoder's sink pad): keyframes as received */
+static GstPadProbeReturn
+on_access_unit (GstPad * pad, GstPadProbeInfo * info, gpointer data)
+{
+  PeerMedia *self = data;
+  GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER (info);
+
+  if (buf && !GST_BUFFER_FLAG_IS_SET (buf, GST_BUFFER_FLAG_DELTA_UNIT)) {
+    g_mutex_lock (&self->lock);
+    self->video_keyframes++;
+    g_mutex_unlock (&self->lock);
+  }
+  return GST_PAD_PROBE_OK;
+}
+
 /* Builds queue ! depay ! dec ! fakesink in @bin and links @pad to it.
  * streaming thread */
 static void
@@ -342,6 +358,11 @@ link_decode_chain (PeerMedia * self, GstBin * bin, GstPad * pad, gboolean video)
   cp->video = video;
   gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, on_rtp, cp,
       chain_probe_free);
+  if (video) {
+    g_autoptr (GstPad) decpad = gst_element_get_static_pad (el[2], "sink");
+    gst_pad_add_probe (decpad, GST_PAD_PROBE_TYPE_BUFFER, on_access_unit,
+        peer_media_ref (self), (GDestroyNotify) peer_media_unref);
+  }
 
   /* downstream first, so data never hits a flushing pad */
   for (i = 3; i >= 0; i--)
@@ -434,6 +455,7 @@ peer_media_add_to_json (PeerMedia * self, JsonBuilder * b)
 
   g_mutex_lock (&self->lock);
   add_int (b, "videoFrames", self->video_frames);
+  add_int (b, "videoKeyframes", self->video_keyframes);
   add_int (b, "audioSamples", self->audio_samples);
   add_int (b, "videoWidth", self->video_width);
   add_int (b, "videoHeight", self->video_height);

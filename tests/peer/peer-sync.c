@@ -99,6 +99,7 @@ peer_sync_add_to_json (PeerSync * self, JsonBuilder * b)
 {
   GArray *v = self->marks[0], *a = self->marks[1];
   g_autoptr (GArray) offsets = g_array_new (FALSE, FALSE, sizeof (gdouble));
+  g_autoptr (GArray) times = g_array_new (FALSE, FALSE, sizeof (gdouble));
   gdouble sum = 0, min = G_MAXDOUBLE, max = -G_MAXDOUBLE;
 
   for (guint i = 0; i < v->len; i++) {
@@ -112,7 +113,9 @@ peer_sync_add_to_json (PeerSync * self, JsonBuilder * b)
     }
     if (best != G_MAXINT64 && ABS (best) <= (GstClockTimeDiff) PAIR_WINDOW) {
       gdouble ms = (gdouble) best / GST_MSECOND;
+      gdouble at = (gdouble) vt / GST_SECOND;
       g_array_append_val (offsets, ms);
+      g_array_append_val (times, at);
       sum += ms;
       min = MIN (min, ms);
       max = MAX (max, ms);
@@ -141,5 +144,12 @@ peer_sync_add_to_json (PeerSync * self, JsonBuilder * b)
   json_builder_begin_array (b);
   for (guint i = 0; i < offsets->len; i++)
     json_builder_add_double_value (b, g_array_index (offsets, gdouble, i));
+  json_builder_end_array (b);
+  /* when each pair was seen (the flash's running time): a test tells the pairs before
+   * and after an outage apart by the gap */
+  json_builder_set_member_name (b, "pairsAtS");
+  json_builder_begin_array (b);
+  for (guint i = 0; i < times->len; i++)
+    json_builder_add_double_value (b, g_array_index (times, gdouble, i));
   json_builder_end_array (b);
 }

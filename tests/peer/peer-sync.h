@@ -44,7 +44,8 @@ gint64 peer_sync_audio_onset (PeerSyncAudio * st, GstBuffer * buf, gint rate,
 void peer_sync_add_mark (PeerSync * sync, gboolean video, GstClockTime running);
 
 /* adds {"videoMarks","audioMarks","pairs","offsetMs":{mean,min,max}|null,
- * "offsetsMs":[…]} (offset = audio − video) to the object being built in @b */
+ * "offsetsMs":[…],"pairsAtS":[…]} (offset = audio − video; pairsAtS: the running
+ * time of each pair's flash) to the object being built in @b */
 void peer_sync_add_to_json (PeerSync * sync, JsonBuilder * b);
 
 G_END_DECLS

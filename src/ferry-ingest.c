@@ -206,20 +206,30 @@ fail:
   return NULL;
 }
 
-/*   queue → aacparse → tee "aac" (original AAC: recordings) ─▶ queue → avdec_aac
- *   → audioconvert → audioresample → capsfilter(48 kHz stereo) → opusenc → tee "audio" */
+/*   queue → aacparse → tee "aac" (original AAC: recordings) ─▶ queue → avdec_aac ─┐
+ *   queue "audio-raw" (decoded in the source bin: MP3, Speex, PCM, …) ───────────────┴→ funnel
+ *   → audioconvert → audioresample → capsfilter(48 kHz stereo) → opusenc → tee "audio"
+ * Returns the first element; @raw_in: (out) (transfer none) the "audio-raw" queue. */
 static GstElement *
-build_audio (GstBin *bin, const char *id, guint bitrate, GError **error)
+build_audio (GstBin *bin, const char *id, guint bitrate, GstElement **raw_in,
+    GError **error)
 {
   static const char *factories[] = { "queue", "aacparse", "queue", "avdec_aac",
-    "audioconvert", "audioresample", "capsfilter", "opusenc"
+    "funnel", "audioconvert", "audioresample", "capsfilter", "opusenc", "queue"
   };
-  GstElement *e[G_N_ELEMENTS (factories)] = { NULL };
+  enum
+  { AAC_QUEUE, AACPARSE, DEC_QUEUE, AVDEC, FUNNEL, CONVERT, RESAMPLE, CAPS, OPUSENC,
+    RAW_QUEUE, N
+  };
+  GstElement *e[N] = { NULL };
   g_autoptr (GstCaps) caps = NULL;
+  GstPad *pad;
 
-  for (guint i = 0; i < G_N_ELEMENTS (factories); i++) {
-    g_autofree char *name = g_strdup_printf ("%s-audio-%s%u", id, factories[i],
-        i);
+  G_STATIC_ASSERT (G_N_ELEMENTS (factories) == N);
+  for (guint i = 0; i < N; i++) {
+    g_autofree char *name = i == RAW_QUEUE ?
+        g_strdup_printf ("%s-audio-raw-queue", id) :
+        g_strdup_printf ("%s-audio-%s%u", id, factories[i], i);
     e[i] = g_str_equal (factories[i], "queue") ? make_queue (name, error)
         : ferry_make (factories[i], name, error);
     if (e[i] == NULL) {
@@ -229,20 +239,26 @@ build_audio (GstBin *bin, const char *id, guint bitrate, GError **error)
     }
   }
   caps = gst_caps_from_string ("audio/x-raw,rate=48000,channels=2");
-  g_object_set (e[6], "caps", caps, NULL);
+  g_object_set (e[CAPS], "caps", caps, NULL);
   /* perfect-timestamp: without it Chromium conceals a third of 48 kHz sources'
    * audio (pitfalls.md). */
-  g_object_set (e[7], "bitrate", bitrate, "frame-size", 20,
+  g_object_set (e[OPUSENC], "bitrate", bitrate, "frame-size", 20,
       "perfect-timestamp", TRUE, NULL);
   if (!add_chain (bin, e, 2, error)
-      || !add_tee (bin, id, "aac", e[1], NULL, error))
+      || !add_tee (bin, id, "aac", e[AACPARSE], "aac", error))
     return NULL;
-  if (!add_chain (bin, e + 2, G_N_ELEMENTS (factories) - 2, error))
+  if (!add_chain (bin, e + DEC_QUEUE, OPUSENC - DEC_QUEUE + 1, error))
     return NULL;
+  gst_bin_add (bin, e[RAW_QUEUE]);
+  if (!gst_element_link (e[RAW_QUEUE], e[FUNNEL])) {
+    g_set_error (error, FERRY_ERROR, FERRY_ERROR_INTERNAL,
+        "could not link the decoded-audio input");
+    return NULL;
+  }
   {
     g_autofree char *tname = g_strdup_printf ("%s-aac-tee", id);
     GstElement *aac_tee = gst_bin_get_by_name (bin, tname);
-    gboolean ok = gst_element_link (aac_tee, e[2]);
+    gboolean ok = gst_element_link (aac_tee, e[DEC_QUEUE]);
     gst_object_unref (aac_tee);
     if (!ok) {
       g_set_error (error, FERRY_ERROR, FERRY_ERROR_INTERNAL,
@@ -250,9 +266,37 @@ build_audio (GstBin *bin, const char *id, guint bitrate, GError **error)
       return NULL;
     }
   }
-  if (!add_tee (bin, id, "audio", e[7], "audio", error))
+  /* A reconnect to a source of the other kind makes the funnel switch inputs and send
+   * that input's sticky events, STREAM_START included: the encoder and payloaders must
+   * see one stream. */
+  pad = gst_element_get_static_pad (e[FUNNEL], "src");
+  ferry_pad_keep_one_stream_start (pad);
+  gst_object_unref (pad);
+  if (!add_tee (bin, id, "audio", e[OPUSENC], "audio", error))
     return NULL;
-  return e[0];
+  *raw_in = e[RAW_QUEUE];
+  return e[AAC_QUEUE];
+}
+
+/* Streaming threads: drops every STREAM_START after the first. */
+static GstPadProbeReturn
+one_stream_start_cb (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
+{
+  gint *seen = user_data;
+  GstEvent *ev = GST_PAD_PROBE_INFO_EVENT (info);
+
+  if (GST_EVENT_TYPE (ev) != GST_EVENT_STREAM_START)
+    return GST_PAD_PROBE_OK;
+  return g_atomic_int_add (seen, 1) == 0 ? GST_PAD_PROBE_OK
+      : GST_PAD_PROBE_DROP;
+}
+
+/* For a funnel's source pad: downstream sees the first STREAM_START only. */
+void
+ferry_pad_keep_one_stream_start (GstPad *pad)
+{
+  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM,
+      one_stream_start_cb, g_new0 (gint, 1), g_free);
 }
 
 /**
@@ -273,7 +317,8 @@ ferry_ingest_build (GstBin *pipeline, const char *id,
       return FALSE;
   }
   if (opts->want_audio) {
-    out->audio_in = build_audio (pipeline, id, opts->opus_bitrate, error);
+    out->audio_in = build_audio (pipeline, id, opts->opus_bitrate,
+        &out->audio_raw_in, error);
     if (out->audio_in == NULL)
       return FALSE;
   }

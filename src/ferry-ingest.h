@@ -2,8 +2,12 @@
  *
  *   [source (ferry-source.h)] ─┬─ queue → h264parse(config-interval=-1) → capsfilter → tee "h264"
  *                              │    ─▶ passthrough or re-encoded (ferry-transcode.h) → tee "video"
- *                              └─ queue → aacparse → tee "aac" ─▶ queue → avdec_aac → audioconvert
- *                                   → audioresample → capsfilter(48 kHz stereo) → opusenc → tee "audio"
+ *                              └─ queue → aacparse → tee "aac" ─▶ queue → avdec_aac ─┬─ funnel → audioconvert
+ *                                                                 queue "audio-raw" ─┘  → audioresample
+ *                                   → capsfilter(48 kHz stereo) → opusenc → tee "audio"
+ *
+ * MP3, Speex, Nellymoser, G.711, ADPCM and PCM sources are decoded in the source bin
+ * (ferry-source.c) and enter at "audio-raw"; only AAC reaches the "aac" tee.
  *
  * The "h264" and "aac" tees carry the source's own H.264 and AAC (recordings); "video"
  * and "audio" carry what WebRTC viewers get: H.264 without B-frames, and Opus.
@@ -16,7 +20,8 @@
  *
  * Threads: built on the main context. The first-buffer probes run on streaming threads
  * and only post an element message to the bus:
- *   "ferry-media-flowing"    kind=(string)video|audio   first buffer reached a tee
+ *   "ferry-media-flowing"    kind=(string)video|audio|aac   first buffer reached a tee
+ *                            ("aac": the source's audio is AAC)
  * The stream's bus watch (main context) turns it into PLAYING.
  */
 #pragma once
@@ -41,6 +46,7 @@ typedef struct
 {
   GstElement *video_in;         /* (transfer none): first element of the video chain, or NULL */
   GstElement *audio_in;         /* (transfer none): first element of the audio chain, or NULL */
+  GstElement *audio_raw_in;     /* (transfer none): where decoded non-AAC audio joins it */
   GstElement *h264_tee;         /* (transfer none), the source's H.264; NULL if !want_video */
   GstElement *video_tee;        /* (transfer none), H.264 for viewers; NULL if !want_video */
   GstElement *audio_tee;        /* (transfer none), Opus; NULL if !want_audio */
@@ -52,5 +58,6 @@ gboolean ferry_ingest_build (GstBin *pipeline, const char *id,
     const FerryIngestOptions *opts, FerryIngest *out, GError **error);
 GstElement *ferry_make (const char *factory, const char *name,
     GError **error);
+void ferry_pad_keep_one_stream_start (GstPad *pad);
 
 G_END_DECLS

@@ -54,6 +54,7 @@ typedef struct
   GstElement *pipeline;         /* owned: for its clock and base time */
   FerryTimeline *timeline;      /* owned */
   GstElement *video_in, *audio_in;      /* owned: the chains' first elements */
+  GstElement *audio_raw_in;     /* owned: where decoded non-AAC audio goes */
   gboolean want_video, want_audio;
   char *id;
 
@@ -88,6 +89,7 @@ shared_unref (gpointer data)
   ferry_timeline_unref (s->timeline);
   g_clear_object (&s->video_in);
   g_clear_object (&s->audio_in);
+  g_clear_object (&s->audio_raw_in);
   g_free (s->id);
   g_free (s);
 }
@@ -299,18 +301,90 @@ link_to_fakesink (GstElement *demux, GstPad *pad)
   gst_object_unref (bin);
 }
 
+/* FLV audio that is not AAC, and its decoder(s) (flvdemux's caps names). It is decoded in
+ * the source bin and joins the AAC→Opus leg after its AAC decoder (ferry-ingest.h). */
+static const struct
+{
+  const char *media;
+  const char *elements[2];
+} audio_decoders[] = {
+  {"audio/mpeg", {"mpegaudioparse", "mpg123audiodec"}},    /* MP3 (mpegversion 1) */
+  {"audio/x-speex", {"speexdec", NULL}},
+  {"audio/x-nellymoser", {"avdec_nellymoser", NULL}},
+  {"audio/x-alaw", {"alawdec", NULL}},
+  {"audio/x-mulaw", {"mulawdec", NULL}},
+  {"audio/x-adpcm", {"avdec_adpcm_swf", NULL}},
+  {"audio/x-raw", {"audioconvert", NULL}},  /* PCM: nothing to decode */
+};
+
+static gboolean
+is_aac (GstStructure *st)
+{
+  gint mpegversion = 0;
+  return st && gst_structure_has_name (st, "audio/mpeg")
+      && gst_structure_get_int (st, "mpegversion", &mpegversion)
+      && mpegversion == 4;
+}
+
+/* The decoders for @caps, or -1: AAC (no decoder here) and unknown codecs. */
+static gint
+find_audio_decoder (GstCaps *caps)
+{
+  GstStructure *st = caps ? gst_caps_get_structure (caps, 0) : NULL;
+
+  if (st == NULL || is_aac (st))
+    return -1;
+  for (guint i = 0; i < G_N_ELEMENTS (audio_decoders); i++)
+    if (gst_structure_has_name (st, audio_decoders[i].media))
+      return (gint) i;
+  return -1;
+}
+
+/* Streaming thread: builds @demux's decoder chain for @pad in the source bin. Returns:
+ * (transfer full) the chain's source pad, or NULL when an element is missing. */
+static GstPad *
+build_audio_decoder (GstElement *demux, GstPad *pad, gint which)
+{
+  g_autoptr (GstElement) bin = GST_ELEMENT (gst_element_get_parent (demux));
+  GstElement *first = NULL, *last = NULL;
+  GstPad *sinkpad;
+
+  for (guint i = 0; i < 2 && audio_decoders[which].elements[i]; i++) {
+    GstElement *e = gst_element_factory_make (audio_decoders[which].elements[i],
+        NULL);
+    if (e == NULL) {
+      GST_WARNING ("no %s for %s", audio_decoders[which].elements[i],
+          audio_decoders[which].media);
+      return NULL;
+    }
+    gst_bin_add (GST_BIN (bin), e);
+    if (last && !gst_element_link (last, e))
+      return NULL;
+    if (first == NULL)
+      first = e;
+    last = e;
+  }
+  /* downstream first, so that nothing is pushed into a flushing pad */
+  gst_element_sync_state_with_parent (last);
+  if (first != last)
+    gst_element_sync_state_with_parent (first);
+  sinkpad = gst_element_get_static_pad (first, "sink");
+  if (gst_pad_link (pad, sinkpad) != GST_PAD_LINK_OK) {
+    gst_object_unref (sinkpad);
+    return NULL;
+  }
+  gst_object_unref (sinkpad);
+  return gst_element_get_static_pad (last, "src");
+}
+
 static gboolean
 is_supported (gboolean video, GstCaps *caps)
 {
   GstStructure *st = caps ? gst_caps_get_structure (caps, 0) : NULL;
-  const char *media = st ? gst_structure_get_name (st) : "";
-  gint mpegversion = 0;
 
   if (video)
-    return g_str_equal (media, "video/x-h264");
-  return g_str_equal (media, "audio/mpeg")
-      && gst_structure_get_int (st, "mpegversion", &mpegversion)
-      && mpegversion == 4;
+    return st && gst_structure_has_name (st, "video/x-h264");
+  return is_aac (st) || find_audio_decoder (caps) >= 0;
 }
 
 /* Streaming thread (flvdemux). */
@@ -341,8 +415,30 @@ demux_pad_added_cb (GstElement *demux, GstPad *pad, gpointer user_data)
     return;
   }
 
+  {
+    gint which = video ? -1 : find_audio_decoder (caps);
+    if (which >= 0) {
+      GstPad *decoded = s->audio_raw_in ? build_audio_decoder (demux, pad,
+          which) : NULL;
+      if (decoded == NULL) {
+        g_autofree char *desc = gst_caps_to_string (caps);
+        if (!gst_pad_is_linked (pad))
+          link_to_fakesink (demux, pad);
+        gst_element_post_message (demux, gst_message_new_element (GST_OBJECT
+                (demux), gst_structure_new ("ferry-unsupported-codec", "kind",
+                    G_TYPE_STRING, "audio", "caps", G_TYPE_STRING, desc,
+                    NULL)));
+        return;
+      }
+      pad = decoded;
+      target = s->audio_raw_in;
+    } else {
+      gst_object_ref (pad);
+    }
+  }
   bin = GST_ELEMENT (gst_element_get_parent (demux));
   ghost = gst_ghost_pad_new (video ? "video" : "audio", pad);
+  gst_object_unref (pad);
   gst_pad_add_probe (ghost, GST_PAD_PROBE_TYPE_BUFFER
       | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, probe_cb, shared_ref (s),
       shared_unref);
@@ -397,6 +493,8 @@ ferry_source_new (GstElement *pipeline, const char *id, guint session,
   s->timeline = timeline_ref (timeline);
   s->video_in = ingest->video_in ? gst_object_ref (ingest->video_in) : NULL;
   s->audio_in = ingest->audio_in ? gst_object_ref (ingest->audio_in) : NULL;
+  s->audio_raw_in = ingest->audio_raw_in ?
+      gst_object_ref (ingest->audio_raw_in) : NULL;
   s->id = g_strdup (id);
   s->need_keyframe = session > 0;
 

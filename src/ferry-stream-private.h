@@ -42,6 +42,7 @@ struct _FerryStream
   guint session;                /* number of the next source */
   FerryOutage outage;           /* attempts, backoff and grace timers */
   gboolean video_flowing, audio_flowing;        /* first buffer reached the tee */
+  gboolean aac_flowing;         /* the source's audio is AAC (else: decoded, Opus only) */
   /* A wanted track the source does not have (found at start or after a reconnect): its
    * tee is not handed out (ferry_stream_get_tee), the pull object says so. Sources are
    * still built wanting it, so that it can come back. */

@@ -74,6 +74,10 @@ on_track_flowing (FerryStream *self, const char *kind)
   guint wait_ms = ferry_app_get_config (self->app)->track_wait_ms;
   gboolean was_absent;
 
+  if (g_strcmp0 (kind, "aac") == 0) {
+    self->aac_flowing = TRUE;
+    return;
+  }
   if (g_strcmp0 (kind, "video") == 0) {
     was_absent = self->video_absent;
     self->video_flowing = TRUE;

@@ -604,7 +604,9 @@ ferry_stream_get_tee (FerryStream *self, const char *kind)
     return self->video_absent ? NULL : self->ingest.h264_tee;
   if (self->audio_absent)
     return NULL;
+  /* Recordings take the source's AAC; other codecs (MP3, Speex, PCM…) are decoded at
+   * ingest and recorded as the Opus the viewers get. */
   if (g_str_equal (kind, "aac"))
-    return self->ingest.aac_tee;
+    return self->aac_flowing ? self->ingest.aac_tee : self->ingest.audio_tee;
   return self->ingest.audio_tee;
 }

@@ -173,20 +173,6 @@ encode_cb (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
   return GST_PAD_PROBE_OK;
 }
 
-/* Streaming threads, the funnel's source pad: the funnel forwards the sticky events of
- * the leg it switches to, STREAM_START included; downstream sees one stream. */
-static GstPadProbeReturn
-one_stream_start_cb (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
-{
-  gint *seen = user_data;
-  GstEvent *ev = GST_PAD_PROBE_INFO_EVENT (info);
-
-  if (GST_EVENT_TYPE (ev) != GST_EVENT_STREAM_START)
-    return GST_PAD_PROBE_OK;
-  return g_atomic_int_add (seen, 1) == 0 ? GST_PAD_PROBE_OK
-      : GST_PAD_PROBE_DROP;
-}
-
 static gboolean
 link_tee (GstElement *tee, GstElement *sink, const char *sink_pad,
     GstPadProbeCallback cb, Switch *s, GError **error)
@@ -291,9 +277,10 @@ ferry_transcode_build (GstBin *bin, const char *id, GstElement *h264_tee,
   gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, detect_cb, s,
       switch_unref);
   gst_object_unref (pad);
+  /* The funnel forwards the sticky events of the leg it switches to, STREAM_START
+   * included; downstream sees one stream. */
   pad = gst_element_get_static_pad (funnel, "src");
-  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM,
-      one_stream_start_cb, g_new0 (gint, 1), g_free);
+  ferry_pad_keep_one_stream_start (pad);
   gst_object_unref (pad);
   return funnel;
 }

@@ -415,6 +415,28 @@ client_rtcp_cb (GstElement *rtpbin, guint session, guint ssrc,
       GSIZE_TO_POINTER ((gsize) g_get_monotonic_time ()));
 }
 
+/* The transport's receiving thread: an RTCP packet from the client reached rtpbin (after
+ * SRTP). Counted here as well as in on-ssrc-active, which rtpsession emits only once it
+ * has processed a packet's report blocks: any RTCP at all shows the client is there. */
+static GstPadProbeReturn
+client_rtcp_probe (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
+{
+  FerryViewer *self = user_data;
+  g_atomic_pointer_set (&self->last_rtcp_us,
+      GSIZE_TO_POINTER ((gsize) g_get_monotonic_time ()));
+  return GST_PAD_PROBE_OK;
+}
+
+/* webrtcbin's threads (a transport being set up): rtpbin got a pad. */
+static void
+rtpbin_pad_added_cb (GstElement *rtpbin, GstPad *pad, gpointer user_data)
+{
+  if (GST_PAD_IS_SINK (pad)
+      && g_str_has_prefix (GST_PAD_NAME (pad), "recv_rtcp_sink"))
+    gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER
+        | GST_PAD_PROBE_TYPE_BUFFER_LIST, client_rtcp_probe, user_data, NULL);
+}
+
 /* rtpbin's RTCP thread: the client said BYE (a closed RTCPeerConnection). */
 static void
 client_bye_cb (GstElement *rtpbin, guint session, guint ssrc,
@@ -622,6 +644,9 @@ ferry_viewer_attach (FerryViewer *self, FerryStream *stream, GError **error)
       g_signal_connect (rtpbin, "on-ssrc-active", G_CALLBACK (client_rtcp_cb),
           self);
       g_signal_connect (rtpbin, "on-bye-ssrc", G_CALLBACK (client_bye_cb),
+          self);
+      /* Before any description is set, so rtpbin has no session pads yet. */
+      g_signal_connect (rtpbin, "pad-added", G_CALLBACK (rtpbin_pad_added_cb),
           self);
       self->rtpbin = rtpbin;
     }

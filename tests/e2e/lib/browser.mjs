@@ -71,7 +71,10 @@ export async function inboundStats(page, pcExpr) {
       } else if (kind === 'audio') {
         out.audio = { totalSamplesReceived: s.totalSamplesReceived || 0,
                       packetsReceived: s.packetsReceived || 0,
-                      concealedSamples: s.concealedSamples || 0 };
+                      concealedSamples: s.concealedSamples || 0,
+                      totalAudioEnergy: s.totalAudioEnergy || 0,
+                      totalSamplesDuration: s.totalSamplesDuration || 0,
+                      audioLevel: s.audioLevel || 0 };
       }
     });
     return out;

@@ -83,9 +83,11 @@ ${control ? `http {
  * Publishes a 640x360p30 H.264 (no B-frames, 2 s GOP) + AAC 440 Hz test
  * signal to `rtmpUrl` with ffmpeg, in real time (`videoArgs` are appended to the video
  * encoder's options, e.g. a constant bitrate). Resolves once ffmpeg has
- * sent frames (it is publishing); returns {url, proc, stop()}.
+ * sent frames (it is publishing); returns {url, proc, stop()}. `audioArgs` replace the
+ * audio encoder's options (another codec, channel count, rate).
  */
-export async function startPublisher(rtmpUrl, { logName = 'ffmpeg', size = '640x360', audioRate = 44100, video = true, audio = true, videoArgs = [], syncMarks = false } = {}) {
+export async function startPublisher(rtmpUrl, { logName = 'ffmpeg', size = '640x360', audioRate = 44100, video = true, audio = true, videoArgs = [], syncMarks = false,
+  audioArgs = ['-c:a', 'aac', '-b:a', '96k'] } = {}) {
   const dir = freshDir(logName);
   // syncMarks: black frames and silence, with a white frame and the start of a 100 ms
   // 1 kHz tone together at every whole second (tests/peer/peer-sync.h measures them).
@@ -101,7 +103,7 @@ export async function startPublisher(rtmpUrl, { logName = 'ffmpeg', size = '640x
     ...(audio ? ['-re', '-f', 'lavfi', '-i', audioSrc] : []),
     ...(video ? ['-c:v', 'libx264', '-preset', 'veryfast', '-tune', 'zerolatency', '-bf', '0', '-g', '60',
       '-pix_fmt', 'yuv420p', ...videoArgs] : []),
-    ...(audio ? ['-c:a', 'aac', '-b:a', '96k'] : []),
+    ...(audio ? audioArgs : []),
     '-f', 'flv', rtmpUrl,
   ];
   const proc = startProcess('ffmpeg', '/usr/bin/ffmpeg', args, { logFile: path.join(dir, 'ffmpeg.log') });

@@ -46,6 +46,9 @@ struct _FerryViewer
   gboolean playing_sent;
   GSource *gather_timeout;
   GSource *ice_timeout;
+  GstPad *audio_sink;           /* owned: webrtcbin's audio sink pad, or NULL */
+  GSource *caps_wait;           /* polls for its caps before the answer is made */
+  gint64 caps_wait_until;       /* monotonic µs */
 };
 
 G_DEFINE_TYPE (FerryViewer, ferry_viewer, G_TYPE_OBJECT)
@@ -57,6 +60,8 @@ ferry_viewer_dispose (GObject *object)
 
   ferry_clear_source (&self->gather_timeout);
   ferry_clear_source (&self->ice_timeout);
+  ferry_clear_source (&self->caps_wait);
+  g_clear_object (&self->audio_sink);
   g_clear_object (&self->stream);
   g_clear_object (&self->rtpbin);
   g_clear_object (&self->bin);
@@ -317,6 +322,32 @@ on_answer_created (gpointer data, const GstStructure *reply)
   gst_webrtc_session_description_free (answer);
 }
 
+/* Main context, every 10 ms from the remote description on: webrtcbin writes a track's
+ * a=ssrc into the answer only if its sink pad has caps (they carry the payloader's SSRC)
+ * when the answer is made. Without it Chromium sometimes dropped every audio packet of an
+ * audio-only session (seen: 2-5 of 11 sessions in a row got no RTP, and were then ended
+ * "Failed by RTP activity"). Audio caps come with the first Opus frame after the branch
+ * was linked, within tens of ms; the wait is bounded all the same. Video is not waited
+ * for: its caps come with the next keyframe, and Chromium takes an unsignalled video
+ * SSRC. */
+static gboolean
+answer_when_ready_cb (gpointer user_data)
+{
+  FerryViewer *self = user_data;
+  g_autoptr (GstCaps) caps = self->audio_sink ?
+      gst_pad_get_current_caps (self->audio_sink) : NULL;
+
+  if (self->audio_sink && caps == NULL
+      && g_get_monotonic_time () < self->caps_wait_until)
+    return G_SOURCE_CONTINUE;
+  if (self->audio_sink && caps == NULL)
+    GST_WARNING ("viewer %s: no audio caps yet: answering without its SSRC",
+        self->id);
+  g_clear_pointer (&self->caps_wait, g_source_unref);
+  emit_with_promise (self, "create-answer", NULL, on_answer_created);
+  return G_SOURCE_REMOVE;
+}
+
 /* Main context (a FerryWebrtcStep). */
 static void
 on_remote_set (gpointer data, const GstStructure *reply)
@@ -325,7 +356,12 @@ on_remote_set (gpointer data, const GstStructure *reply)
 
   if (self->closed || reply_failed (self, reply, "set-remote-description"))
     return;
-  emit_with_promise (self, "create-answer", NULL, on_answer_created);
+  self->caps_wait_until = g_get_monotonic_time () + G_USEC_PER_SEC;
+  if (answer_when_ready_cb (self) == G_SOURCE_REMOVE)
+    return;
+  self->caps_wait = g_timeout_source_new (10);
+  g_source_set_callback (self->caps_wait, answer_when_ready_cb, self, NULL);
+  g_source_attach (self->caps_wait, ferry_app_get_context (self->app));
 }
 
 static gboolean liveness_cb (gpointer user_data);
@@ -558,6 +594,8 @@ add_track (FerryViewer *self, const char *kind, GError **error)
         prefs, NULL);
     gst_object_unref (trans);
   }
+  if (!video)
+    g_set_object (&self->audio_sink, sink);
   gst_object_unref (sink);
 
   ferry_branch_add_sink (self->bin, ghost_name, queue);
@@ -738,6 +776,7 @@ ferry_viewer_close (FerryViewer *self, const char *status, const char *info)
 
   ferry_clear_source (&self->gather_timeout);
   ferry_clear_source (&self->ice_timeout);
+  ferry_clear_source (&self->caps_wait);
   ferry_clear_source (&self->liveness);
   /* Signals keep coming during teardown: disconnect first (webrtcbin's own test). */
   if (self->webrtc)

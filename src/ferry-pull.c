@@ -57,11 +57,8 @@ ferry_pull_start (FerryApp *app, const FerryPullRequest *req, GError **error)
       req->has_video, req->record);
   if (req->on_demand)
     ferry_stream_set_on_demand (stream);
-  if (req->transcode) {
-    FerryTranscodePolicy policy;
-    if (ferry_transcode_policy_from_string (req->transcode, &policy))
-      ferry_stream_set_transcode (stream, policy);
-  }
+  if (req->has_transcode)
+    ferry_stream_set_transcode (stream, req->transcode);
   ferry_registry_add (reg, stream);
   if (!ferry_stream_start (stream, &local)) {
     GST_WARNING ("pull %s: %s", req->uri, local->message);

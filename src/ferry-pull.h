@@ -15,7 +15,8 @@ typedef struct
   const char *name;             /* the uri when NULL or empty (as WCS does) */
   gboolean record, has_audio, has_video;
   gboolean on_demand;           /* started by a viewer: ends after its last viewer */
-  const char *transcode;        /* auto | always | never; NULL = [transcode] policy */
+  gboolean has_transcode;       /* transcode is the pull's own; else [transcode] policy */
+  FerryTranscodePolicy transcode;
 } FerryPullRequest;
 
 FerryStream *ferry_pull_start (FerryApp *app, const FerryPullRequest *req,

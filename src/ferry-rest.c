@@ -143,13 +143,15 @@ ferry_rest_add_cors (SoupServerMessage *msg, const FerryConfig *config)
 static gboolean
 parse_pull (JsonObject *body, FerryPullRequest *req, GError **error)
 {
+  const char *transcode = NULL;
+
   req->uri = req->name = NULL;
   req->record = req->on_demand = FALSE;
   req->has_audio = req->has_video = TRUE;
-  req->transcode = NULL;
+  req->has_transcode = FALSE;
 
   if (!ferry_json_get_string (body, "uri", &req->uri, error)
-      || !ferry_json_get_string (body, "transcode", &req->transcode, error)
+      || !ferry_json_get_string (body, "transcode", &transcode, error)
       || !ferry_json_get_string (body, "localStreamName", &req->name, error)
       || !ferry_json_get_bool (body, "record", &req->record, error)
       || !ferry_json_get_bool (body, "hasAudio", &req->has_audio, error)
@@ -175,13 +177,13 @@ parse_pull (JsonObject *body, FerryPullRequest *req, GError **error)
         "'hasAudio' and 'hasVideo' cannot both be false");
     return FALSE;
   }
-  if (req->transcode) {
-    FerryTranscodePolicy policy;
-    if (!ferry_transcode_policy_from_string (req->transcode, &policy)) {
+  if (transcode) {
+    if (!ferry_transcode_policy_from_string (transcode, &req->transcode)) {
       g_set_error (error, FERRY_ERROR, FERRY_ERROR_INVALID_PARAMETER,
           "'transcode' must be \"auto\", \"always\" or \"never\"");
       return FALSE;
     }
+    req->has_transcode = TRUE;
   }
   return TRUE;
 }

@@ -387,6 +387,20 @@ is_supported (gboolean video, GstCaps *caps)
   return is_aac (st) || find_audio_decoder (caps) >= 0;
 }
 
+/* Streaming thread (flvdemux): @pad carries a codec Ferry cannot play; it still has to
+ * be linked (link_to_fakesink), and the stream is told. */
+static void
+refuse_codec (GstElement *demux, GstPad *pad, gboolean video, GstCaps *caps)
+{
+  g_autofree char *desc = caps ? gst_caps_to_string (caps) : g_strdup ("?");
+
+  if (!gst_pad_is_linked (pad))
+    link_to_fakesink (demux, pad);
+  gst_element_post_message (demux, gst_message_new_element (GST_OBJECT (demux),
+          gst_structure_new ("ferry-unsupported-codec", "kind", G_TYPE_STRING,
+              video ? "video" : "audio", "caps", G_TYPE_STRING, desc, NULL)));
+}
+
 /* Streaming thread (flvdemux). */
 static void
 demux_pad_added_cb (GstElement *demux, GstPad *pad, gpointer user_data)
@@ -406,12 +420,7 @@ demux_pad_added_cb (GstElement *demux, GstPad *pad, gpointer user_data)
     return;
   }
   if (!is_supported (video, caps)) {
-    g_autofree char *desc = caps ? gst_caps_to_string (caps) : g_strdup ("?");
-    link_to_fakesink (demux, pad);
-    gst_element_post_message (demux, gst_message_new_element (GST_OBJECT
-            (demux), gst_structure_new ("ferry-unsupported-codec", "kind",
-                G_TYPE_STRING, video ? "video" : "audio", "caps",
-                G_TYPE_STRING, desc, NULL)));
+    refuse_codec (demux, pad, video, caps);
     return;
   }
 
@@ -421,13 +430,7 @@ demux_pad_added_cb (GstElement *demux, GstPad *pad, gpointer user_data)
       GstPad *decoded = s->audio_raw_in ? build_audio_decoder (demux, pad,
           which) : NULL;
       if (decoded == NULL) {
-        g_autofree char *desc = gst_caps_to_string (caps);
-        if (!gst_pad_is_linked (pad))
-          link_to_fakesink (demux, pad);
-        gst_element_post_message (demux, gst_message_new_element (GST_OBJECT
-                (demux), gst_structure_new ("ferry-unsupported-codec", "kind",
-                    G_TYPE_STRING, "audio", "caps", G_TYPE_STRING, desc,
-                    NULL)));
+        refuse_codec (demux, pad, FALSE, caps);
         return;
       }
       pad = decoded;

@@ -75,6 +75,7 @@ ferry_stream_new (FerryApp *app, const char *uri, const char *name,
     gboolean has_audio, gboolean has_video, gboolean record)
 {
   FerryStream *self = g_object_new (FERRY_TYPE_STREAM, NULL);
+  gboolean valid;
 
   self->app = app;
   self->id = g_uuid_string_random ();
@@ -84,9 +85,9 @@ ferry_stream_new (FerryApp *app, const char *uri, const char *name,
   self->has_video = has_video;
   self->record = record;
   self->status = FERRY_STREAM_PENDING;
-  if (!ferry_transcode_policy_from_string (ferry_app_get_config (app)->
-          transcode_policy, &self->transcode))
-    self->transcode = FERRY_TRANSCODE_AUTO;
+  valid = ferry_transcode_policy_from_string (ferry_app_get_config
+      (app)->transcode_policy, &self->transcode);
+  g_warn_if_fail (valid);       /* checked when the config was loaded */
   ferry_outage_init (&self->outage, ferry_app_get_context (app));
   return self;
 }
@@ -248,8 +249,7 @@ ferry_stream_attach_viewer (FerryStream *self, FerryViewer *viewer)
 {
   g_autoptr (GError) error = NULL;
 
-  if (self->bframes && self->transcode_info == NULL
-      && self->transcode == FERRY_TRANSCODE_NEVER
+  if (self->bframes && self->transcode == FERRY_TRANSCODE_NEVER
       && ferry_viewer_offers_track (viewer, "video")
       && ferry_stream_get_tee (self, "video") != NULL) {
     ferry_viewer_close (viewer, "FAILED", FERRY_TRANSCODING_DISABLED);
@@ -270,9 +270,7 @@ ferry_stream_refuse_untranscoded (FerryStream *self)
   GList *refused = NULL;
 
   for (GList *l = self->viewers; l; l = l->next)
-    if (ferry_viewer_get_bin (l->data) != NULL
-        && !ferry_viewer_lacks_track (l->data, "video")
-        && ferry_viewer_offers_track (l->data, "video"))
+    if (ferry_viewer_sends_track (l->data, "video"))
       refused = g_list_prepend (refused, g_object_ref (l->data));
   ferry_stream_close_viewers (&refused, "FAILED", FERRY_TRANSCODING_DISABLED);
   g_list_free_full (refused, g_object_unref);

@@ -134,8 +134,8 @@ ferry_viewer_get_id (FerryViewer *self)
 gboolean
 ferry_viewer_offers_codec (FerryViewer *self)
 {
-  return (self->info.audio_mline >= 0 && self->info.opus_pt >= 0)
-      || (self->info.video_mline >= 0 && self->info.h264_pt >= 0);
+  return ferry_viewer_offers_track (self, "audio")
+      || ferry_viewer_offers_track (self, "video");
 }
 
 /**
@@ -150,8 +150,17 @@ ferry_viewer_lacks_track (FerryViewer *self, const char *kind)
 {
   if (self->closed || self->bin == NULL)
     return FALSE;
-  return ferry_viewer_offers_track (self, kind) && !(g_str_equal (kind,
-          "video") ? self->sends_video : self->sends_audio);
+  return ferry_viewer_offers_track (self, kind)
+      && !ferry_viewer_sends_track (self, kind);
+}
+
+/* Whether the attached viewer's branch has @kind. */
+gboolean
+ferry_viewer_sends_track (FerryViewer *self, const char *kind)
+{
+  if (self->closed || self->bin == NULL)
+    return FALSE;
+  return g_str_equal (kind, "video") ? self->sends_video : self->sends_audio;
 }
 
 /* Whether the offer takes @kind ("video": H.264 packetization-mode 1, "audio": Opus). */
@@ -451,28 +460,6 @@ client_rtcp_cb (GstElement *rtpbin, guint session, guint ssrc,
       GSIZE_TO_POINTER ((gsize) g_get_monotonic_time ()));
 }
 
-/* The transport's receiving thread: an RTCP packet from the client reached rtpbin (after
- * SRTP). Counted here as well as in on-ssrc-active, which rtpsession emits only once it
- * has processed a packet's report blocks: any RTCP at all shows the client is there. */
-static GstPadProbeReturn
-client_rtcp_probe (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
-{
-  FerryViewer *self = user_data;
-  g_atomic_pointer_set (&self->last_rtcp_us,
-      GSIZE_TO_POINTER ((gsize) g_get_monotonic_time ()));
-  return GST_PAD_PROBE_OK;
-}
-
-/* webrtcbin's threads (a transport being set up): rtpbin got a pad. */
-static void
-rtpbin_pad_added_cb (GstElement *rtpbin, GstPad *pad, gpointer user_data)
-{
-  if (GST_PAD_IS_SINK (pad)
-      && g_str_has_prefix (GST_PAD_NAME (pad), "recv_rtcp_sink"))
-    gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER
-        | GST_PAD_PROBE_TYPE_BUFFER_LIST, client_rtcp_probe, user_data, NULL);
-}
-
 /* rtpbin's RTCP thread: the client said BYE (a closed RTCPeerConnection). */
 static void
 client_bye_cb (GstElement *rtpbin, guint session, guint ssrc,
@@ -627,10 +614,8 @@ ferry_viewer_attach (FerryViewer *self, FerryStream *stream, GError **error)
   GstElement *pipeline = ferry_stream_get_pipeline (stream);
   GstElement *vtee = ferry_stream_get_tee (stream, "video");
   GstElement *atee = ferry_stream_get_tee (stream, "audio");
-  gboolean video = vtee && self->info.video_mline >= 0
-      && self->info.h264_pt >= 0;
-  gboolean audio = atee && self->info.audio_mline >= 0
-      && self->info.opus_pt >= 0;
+  gboolean video = vtee && ferry_viewer_offers_track (self, "video");
+  gboolean audio = atee && ferry_viewer_offers_track (self, "audio");
   /* The serial keeps bin names unique in the pipeline: mediaSessionIds come from
    * clients, and two sockets may well send the same one. */
   static gint serial;
@@ -682,9 +667,6 @@ ferry_viewer_attach (FerryViewer *self, FerryStream *stream, GError **error)
       g_signal_connect (rtpbin, "on-ssrc-active", G_CALLBACK (client_rtcp_cb),
           self);
       g_signal_connect (rtpbin, "on-bye-ssrc", G_CALLBACK (client_bye_cb),
-          self);
-      /* Before any description is set, so rtpbin has no session pads yet. */
-      g_signal_connect (rtpbin, "pad-added", G_CALLBACK (rtpbin_pad_added_cb),
           self);
       self->rtpbin = rtpbin;
     }

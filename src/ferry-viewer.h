@@ -39,6 +39,7 @@ const char *ferry_viewer_get_id (FerryViewer *self);
 gboolean ferry_viewer_offers_codec (FerryViewer *self);
 gboolean ferry_viewer_offers_track (FerryViewer *self, const char *kind);
 gboolean ferry_viewer_lacks_track (FerryViewer *self, const char *kind);
+gboolean ferry_viewer_sends_track (FerryViewer *self, const char *kind);
 GstElement *ferry_viewer_get_bin (FerryViewer *self);
 
 /* Called by FerryStream. */

@@ -15,7 +15,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { runCommand } from './lib/proc.mjs';
 import { freshDir, sleep, waitFor, writeConf } from './lib/util.mjs';
-import { peerCounts, peerResumes } from './lib/outage.mjs';
+import { byName, peerCounts, peerResumes } from './lib/outage.mjs';
 
 let origin;
 let ferry;
@@ -139,14 +139,14 @@ test('an MP3 source is recorded as the Opus its viewers get, next to the source 
     // video waits for its first keyframe).
     await ferry.pullPlaying(origin.url(name), name, 20000);
     await waitFor('video known', async () => {
-      const p = await ferry.find((x) => x.localStreamName === name);
+      const p = await ferry.find(byName(name));
       if (p.hasVideo) return p;
       throw new Error(JSON.stringify(p));
     }, { timeout: 10000, interval: 200 });
     const st = await ferry.rest('POST', '/rest-api/pull/rtmp/record/start', { localStreamName: name });
     assert.equal(st.status, 200, st.text);
     await waitFor('recording', async () => {
-      const p = await ferry.find((x) => x.localStreamName === name);
+      const p = await ferry.find(byName(name));
       if (p && p.recordName) return p;
       throw new Error(JSON.stringify(p));
     }, { timeout: 20000, interval: 200 });

@@ -73,8 +73,7 @@ export async function inboundStats(page, pcExpr) {
                       packetsReceived: s.packetsReceived || 0,
                       concealedSamples: s.concealedSamples || 0,
                       totalAudioEnergy: s.totalAudioEnergy || 0,
-                      totalSamplesDuration: s.totalSamplesDuration || 0,
-                      audioLevel: s.audioLevel || 0 };
+                      totalSamplesDuration: s.totalSamplesDuration || 0 };
       }
     });
     return out;

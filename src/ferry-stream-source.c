@@ -218,21 +218,36 @@ source_lost (FerryStream *self, const char *reason, gboolean clean)
   source_lost_full (self, reason, clean, FALSE);
 }
 
-/* The source ended. After media it is an unpublish; before any media it is rtmp2src's
- * idle-timeout on a name nobody publishes (nginx-rtmp keeps such players waiting). */
+/* rtmp2src's idle-timeout counts from the last RTMP packet, the watchdog from the last
+ * media buffer: an EOS this long after the last media is that timeout ending a stall the
+ * once-a-second watchdog had not reported yet, not an unpublish (which nginx-rtmp sends
+ * at once). */
+#define IDLE_EOS_MARGIN_US (500 * G_TIME_SPAN_MILLISECOND)
+
+/* The source ended. After media it is an unpublish, or a stall that rtmp2src's
+ * idle-timeout ended first; before any media it is that idle-timeout on a name nobody
+ * publishes (nginx-rtmp keeps such players waiting). */
 static void
 on_source_eos (FerryStream *self, guint session)
 {
+  guint idle_s = ferry_app_get_config (self->app)->idle_timeout_s;
   g_autofree char *info = NULL;
 
   if (self->source == NULL || ferry_source_get_session (self->source) != session)
     return;
   if (ferry_source_has_media (self->source)) {
+    gint64 idle_us = ferry_source_get_idle_us (self->source);
+
+    if (idle_s > 0 && idle_us + IDLE_EOS_MARGIN_US >= (gint64) idle_s * G_USEC_PER_SEC) {
+      info = g_strdup_printf ("the source stalled: no media for %u s", idle_s);
+      source_lost (self, info, FALSE);
+      return;
+    }
     source_lost (self, "the origin ended the stream (unpublished)", TRUE);
     return;
   }
   info = g_strdup_printf ("stream not found on origin: no media within %u s "
-      "(is it published?)", ferry_app_get_config (self->app)->idle_timeout_s);
+      "(is it published?)", idle_s);
   source_lost_full (self, info, FALSE, TRUE);
 }
 

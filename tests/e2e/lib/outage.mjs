@@ -34,6 +34,15 @@ export async function peerResumes(peer, name, base, { frames = 15, samples = 240
   return Date.now() - t0;
 }
 
+/** Waits until pull `name` on Ferry `f` reports the outage: PENDING, reconnecting, lastError matching `re`. */
+export async function waitOutage(f, name, re, timeout = 10000) {
+  return waitFor(`${name} reconnecting`, async () => {
+    const p = await f.find(byName(name));
+    if (p && p.status === 'PENDING' && p.reconnecting && re.test(p.lastError || '')) return p;
+    throw new Error(JSON.stringify(p));
+  }, { timeout, interval: 100 });
+}
+
 /** fds, threads and RSS (KiB) of a live process. */
 export function usage(pid) {
   const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');

@@ -143,6 +143,8 @@ ferry_app_start (FerryApp *self, GError **error)
   if (self->ws_port == 0)
     return FALSE;
   ferry_ice_log_report (self->config, self->public_ips);
+  if (!self->config->tls_verify)
+    GST_WARNING ("[pull] tls-verify = false: rtmps:// origins are not authenticated");
   GST_INFO ("REST API and player on http://%s:%u/, WebSocket on ws://%s:%u/",
       self->config->listen_address, self->rest_port,
       self->config->listen_address, self->ws_port);

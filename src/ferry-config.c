@@ -30,6 +30,7 @@ ferry_config_new_default (void)
   self->rtmp_timeout_s = 5;
   self->idle_timeout_s = 10;
   self->reconnect = TRUE;
+  self->tls_verify = TRUE;
   self->reconnect_initial_ms = 500;
   self->reconnect_max_ms = 30000;
   self->reconnect_attempts = 0;
@@ -100,6 +101,8 @@ static const KeySpec keys[] = {
   UINT_KEY ("pull", "rtmp-timeout", rtmp_timeout_s, 1, 3600),
   UINT_KEY ("pull", "idle-timeout", idle_timeout_s, 0, 3600),
   UINT_KEY ("pull", "opus-bitrate", opus_bitrate, 6000, 510000),
+  {"pull", "tls-verify", KEY_BOOL, G_STRUCT_OFFSET (FerryConfig, tls_verify),
+      0, 0},
   {"pull", "reconnect", KEY_BOOL, G_STRUCT_OFFSET (FerryConfig, reconnect), 0,
       0},
   UINT_KEY ("pull", "reconnect-initial-ms", reconnect_initial_ms, 10, 600000),

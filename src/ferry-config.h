@@ -22,6 +22,7 @@ typedef struct
   guint rtmp_timeout_s;         /* rtmp2src network timeout */
   guint idle_timeout_s;         /* rtmp2src idle-timeout: unpublished names fail */
   guint opus_bitrate;
+  gboolean tls_verify;          /* rtmps:// origins must have a certificate the system trusts */
   gboolean reconnect;           /* a lost source is reconnected (else the pull ends) */
   guint reconnect_initial_ms;   /* first delay before reconnecting a lost source */
   guint reconnect_max_ms;       /* cap of the doubling delay */

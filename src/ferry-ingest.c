@@ -165,6 +165,49 @@ add_tee (GstBin *bin, const char *id, const char *kind, GstElement *upstream,
   return TRUE;
 }
 
+/* Streaming thread: the profile-level-id (profile_idc, constraint flags, level_idc: the
+ * three bytes after an SPS NAL header) of what viewers get, read from each keyframe and
+ * posted when it changes, so that answers can name the stream's real one (a reconnect or
+ * the re-encoder may change it). @data: the last value posted, owned by the probe. */
+static GstPadProbeReturn
+sps_probe_cb (GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+  guint32 *last = data;
+  GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER (info);
+  GstMapInfo map;
+  guint32 plid = 0;
+
+  if (buf == NULL || GST_BUFFER_FLAG_IS_SET (buf, GST_BUFFER_FLAG_DELTA_UNIT)
+      || !gst_buffer_map (buf, &map, GST_MAP_READ))
+    return GST_PAD_PROBE_OK;
+  /* Byte-stream: 00 00 01 start codes; the SPS (type 7) comes first in a keyframe AU.
+   * Its first three bytes cannot hold an emulation-prevention byte (profile_idc and
+   * level_idc are never zero). */
+  for (gsize i = 0; i + 6 < map.size; i++) {
+    if (map.data[i] == 0 && map.data[i + 1] == 0 && map.data[i + 2] == 1) {
+      if ((map.data[i + 3] & 0x1f) == 7) {
+        plid = ((guint32) map.data[i + 4] << 16) | ((guint32) map.data[i + 5] << 8)
+            | map.data[i + 6];
+        break;
+      }
+      i += 2;
+    }
+  }
+  gst_buffer_unmap (buf, &map);
+  if (plid != 0 && plid != *last) {
+    GstElement *tee = gst_pad_get_parent_element (pad);
+
+    *last = plid;
+    if (tee != NULL) {
+      gst_element_post_message (tee, gst_message_new_element (GST_OBJECT (tee),
+              gst_structure_new ("ferry-h264-sps", "profile-level-id",
+                  G_TYPE_UINT, plid, NULL)));
+      gst_object_unref (tee);
+    }
+  }
+  return GST_PAD_PROBE_OK;
+}
+
 /*   queue → h264parse → capsfilter → tee "h264" (original H.264: recordings)
  *   ─▶ passthrough or re-encoded (ferry-transcode.h) → funnel → tee "video" (viewers) */
 static GstElement *
@@ -194,8 +237,16 @@ build_video (GstBin *bin, const char *id, const FerryTranscodeOptions *tc,
     g_autofree char *tname = g_strdup_printf ("%s-h264-tee", id);
     g_autoptr (GstElement) h264_tee = gst_bin_get_by_name (bin, tname);
     GstElement *funnel = ferry_transcode_build (bin, id, h264_tee, tc, error);
+    g_autofree char *vname = g_strdup_printf ("%s-video-tee", id);
+    g_autoptr (GstElement) video_tee = NULL;
+    g_autoptr (GstPad) pad = NULL;
+
     if (funnel == NULL || !add_tee (bin, id, "video", funnel, "video", error))
       return NULL;
+    video_tee = gst_bin_get_by_name (bin, vname);
+    pad = gst_element_get_static_pad (video_tee, "sink");
+    gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, sps_probe_cb,
+        g_new0 (guint32, 1), g_free);
   }
   return e[0];
 

@@ -22,6 +22,8 @@
  * and only post an element message to the bus:
  *   "ferry-media-flowing"    kind=(string)video|audio|aac   first buffer reached a tee
  *                            ("aac": the source's audio is AAC)
+ *   "ferry-h264-sps"         profile-level-id=(uint)0xPPCCLL   of what viewers get, on the
+ *                            first keyframe and whenever it changes
  * The stream's bus watch (main context) turns it into PLAYING.
  */
 #pragma once
@@ -38,6 +40,7 @@ typedef struct
   gboolean want_video;
   guint rtmp_timeout_s;
   guint idle_timeout_s;
+  gboolean tls_verify;          /* FALSE: rtmps:// accepts any certificate */
   guint opus_bitrate;
   FerryTranscodeOptions transcode;      /* borrowed strings */
 } FerryIngestOptions;

@@ -56,9 +56,21 @@ h264_rank (const char *plid)
   return 1;
 }
 
+static guint32
+parse_plid (const char *plid)
+{
+  char *end = NULL;
+  guint64 v;
+
+  if (plid == NULL || strlen (plid) != 6)
+    return 0;
+  v = g_ascii_strtoull (plid, &end, 16);
+  return end == plid + 6 ? (guint32) v : 0;
+}
+
 static void
 scan_media (const GstSDPMedia *media, gint *opus_pt, gint *h264_pt,
-    char *plid_out)
+    char *plid_out, FerryOfferInfo *info)
 {
   gint best_rank = 0;
 
@@ -98,6 +110,11 @@ scan_media (const GstSDPMedia *media, gint *opus_pt, gint *h264_pt,
        * source's NAL units through, so it needs FU-A (mode 1). */
       if (g_strcmp0 (mode, "1") != 0)
         continue;
+      if (info->n_h264 < G_N_ELEMENTS (info->h264)) {
+        info->h264[info->n_h264].pt = (gint) pt;
+        info->h264[info->n_h264].plid = parse_plid (plid);
+        info->n_h264++;
+      }
       rank = h264_rank (plid);
       if (rank > best_rank) {
         best_rank = rank;
@@ -149,10 +166,10 @@ ferry_sdp_parse_offer (const char *text, FerryOfferInfo *info,
       continue;
     if (g_strcmp0 (kind, "audio") == 0 && info->audio_mline < 0) {
       info->audio_mline = i;
-      scan_media (m, &info->opus_pt, NULL, NULL);
+      scan_media (m, &info->opus_pt, NULL, NULL, info);
     } else if (g_strcmp0 (kind, "video") == 0 && info->video_mline < 0) {
       info->video_mline = i;
-      scan_media (m, NULL, &info->h264_pt, info->profile_level_id);
+      scan_media (m, NULL, &info->h264_pt, info->profile_level_id, info);
     }
   }
 
@@ -161,6 +178,125 @@ ferry_sdp_parse_offer (const char *text, FerryOfferInfo *info,
   else
     gst_sdp_message_free (sdp);
   return TRUE;
+}
+
+/* One profile_idc and a pattern of constraint flags (bit 7 = constraint_set0): @mask
+ * says which bits must equal @value. The profiles an H.264 receiver tells apart when it
+ * matches an answer to its offer (RFC 6184 §8.1 and how libwebrtc reads it). */
+static const struct
+{
+  guint8 idc, mask, value;
+  FerryH264Profile profile;
+} h264_patterns[] = {
+  {0x42, 0x4f, 0x40, FERRY_H264_PROFILE_CONSTRAINED_BASELINE},    /* x1xx0000 */
+  {0x4d, 0x8f, 0x80, FERRY_H264_PROFILE_CONSTRAINED_BASELINE},    /* 1xxx0000 */
+  {0x58, 0xcf, 0xc0, FERRY_H264_PROFILE_CONSTRAINED_BASELINE},    /* 11xx0000 */
+  {0x42, 0x4f, 0x00, FERRY_H264_PROFILE_BASELINE},      /* x0xx0000 */
+  {0x58, 0xcf, 0x80, FERRY_H264_PROFILE_BASELINE},      /* 10xx0000 */
+  {0x4d, 0xaf, 0x00, FERRY_H264_PROFILE_MAIN},  /* 0x0x0000 */
+  {0x58, 0xcf, 0x00, FERRY_H264_PROFILE_EXTENDED},      /* 00xx0000 */
+  {0x64, 0xff, 0x00, FERRY_H264_PROFILE_HIGH},  /* 00000000 */
+  {0x64, 0xff, 0x0c, FERRY_H264_PROFILE_CONSTRAINED_HIGH},        /* 00001100 */
+};
+
+/**
+ * ferry_h264_profile:
+ * @plid: a profile-level-id, 0xPPCCLL
+ *
+ * Returns: the profile @plid names, OTHER for one this table does not know.
+ */
+FerryH264Profile
+ferry_h264_profile (guint32 plid)
+{
+  guint8 idc = plid >> 16, flags = (plid >> 8) & 0xff;
+
+  for (guint i = 0; i < G_N_ELEMENTS (h264_patterns); i++)
+    if (h264_patterns[i].idc == idc
+        && (flags & h264_patterns[i].mask) == h264_patterns[i].value)
+      return h264_patterns[i].profile;
+  return FERRY_H264_PROFILE_OTHER;
+}
+
+/**
+ * ferry_sdp_choose_h264:
+ * @stream_plid: the profile-level-id of what the viewer will get
+ *
+ * Picks the offered payload type of the stream's own profile, if the offer has one, so
+ * that the answer can name the stream's real profile-level-id (its level may differ from
+ * the offer's: Ferry only sends). Otherwise keeps the choice made at parse time (the most
+ * widely decodable profile: browsers decode any profile on receive).
+ *
+ * Returns: the profile-level-id the answer names for the chosen payload type: the
+ * stream's when it is of the offered profile, else the offer's (webrtcbin's answer has
+ * none of its own); 0 when neither is known.
+ */
+guint32
+ferry_sdp_choose_h264 (FerryOfferInfo *info, guint32 stream_plid)
+{
+  FerryH264Profile want = ferry_h264_profile (stream_plid);
+
+  for (guint i = 0; stream_plid != 0 && want != FERRY_H264_PROFILE_OTHER
+      && i < info->n_h264; i++) {
+    if (info->h264[i].plid != 0 && ferry_h264_profile (info->h264[i].plid) == want) {
+      info->h264_pt = info->h264[i].pt;
+      g_snprintf (info->profile_level_id, sizeof info->profile_level_id,
+          "%06x", info->h264[i].plid);
+      return stream_plid;
+    }
+  }
+  return parse_plid (info->profile_level_id);
+}
+
+/**
+ * ferry_sdp_set_h264_plid:
+ *
+ * Sets profile-level-id in the a=fmtp of payload type @pt of @answer's video m-lines to
+ * @plid (0xPPCCLL), adding it when the fmtp has none.
+ */
+void
+ferry_sdp_set_h264_plid (GstSDPMessage *answer, gint pt, guint32 plid)
+{
+  for (guint i = 0; i < gst_sdp_message_medias_len (answer); i++) {
+    GstSDPMedia *m = (GstSDPMedia *) gst_sdp_message_get_media (answer, i);
+
+    if (g_strcmp0 (gst_sdp_media_get_media (m), "video") != 0)
+      continue;
+    for (guint j = 0; j < gst_sdp_media_attributes_len (m); j++) {
+      const GstSDPAttribute *a = gst_sdp_media_get_attribute (m, j);
+      g_auto (GStrv) params = NULL;
+      g_autoptr (GString) out = NULL;
+      GstSDPAttribute repl;
+      char *end = NULL;
+      gboolean found = FALSE;
+
+      if (g_strcmp0 (a->key, "fmtp") != 0 || a->value == NULL
+          || g_ascii_strtoll (a->value, &end, 10) != pt || *end != ' ')
+        continue;
+      params = g_strsplit (end + 1, ";", -1);
+      out = g_string_new (NULL);
+      g_string_append_printf (out, "%d ", pt);
+      for (guint k = 0; params[k] != NULL; k++) {
+        const char *p = params[k];
+
+        while (g_ascii_isspace (*p))
+          p++;
+        if (*p == '\0')
+          continue;
+        if (out->str[out->len - 1] != ' ')
+          g_string_append_c (out, ';');
+        if (g_ascii_strncasecmp (p, "profile-level-id=", 17) == 0) {
+          g_string_append_printf (out, "profile-level-id=%06x", plid);
+          found = TRUE;
+        } else
+          g_string_append (out, p);
+      }
+      if (!found)
+        g_string_append_printf (out, "%sprofile-level-id=%06x",
+            out->str[out->len - 1] == ' ' ? "" : ";", plid);
+      gst_sdp_attribute_set (&repl, "fmtp", out->str);
+      gst_sdp_media_replace_attribute (m, j, &repl);
+    }
+  }
 }
 
 /* The DER bytes of the first certificate in @pem, or NULL. GLib's base64 decoder skips

@@ -53,6 +53,7 @@ struct _FerryStream
   FerryTranscodePolicy transcode;
   gboolean bframes;             /* the source has had B-frames */
   char *transcode_info;         /* why viewers get re-encoded video; NULL = they do not */
+  guint32 h264_plid;            /* profile-level-id viewers get (0xPPCCLL), 0 = not seen yet */
 
   /* On-demand pulls (a viewer played an rtmp:// name): they end by themselves. */
   gboolean on_demand;

@@ -384,6 +384,10 @@ handle_element_message (FerryStream *self, GstMessage *msg)
           "disabled: viewers of its video are refused", self->name);
       ferry_stream_refuse_untranscoded (self);
     }
+  } else if (gst_structure_has_name (s, "ferry-h264-sps")) {
+    gst_structure_get_uint (s, "profile-level-id", &self->h264_plid);
+    GST_INFO ("stream %s: viewers get H.264 avc1.%06x", self->name,
+        self->h264_plid);
   } else if (gst_structure_has_name (s, "ferry-transcoding")) {
     g_free (self->transcode_info);
     self->transcode_info = g_strdup (gst_structure_get_string (s, "reason"));
@@ -507,6 +511,7 @@ ferry_stream_ingest_options (FerryStream *self)
     .want_video = self->has_video,
     .rtmp_timeout_s = config->rtmp_timeout_s,
     .idle_timeout_s = config->idle_timeout_s,
+    .tls_verify = config->tls_verify,
     .opus_bitrate = config->opus_bitrate,
     .transcode = {
           .policy = self->transcode,

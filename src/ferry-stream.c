@@ -511,6 +511,12 @@ ferry_stream_to_json (FerryStream *self)
   json_builder_add_boolean_value (b, self->has_video && !self->video_absent);
   if (self->has_video) {
     /* Ferry extensions (docs/transcoding.md) */
+    json_builder_set_member_name (b, "videoCodec");
+    if (self->h264_plid) {
+      g_autofree char *codec = g_strdup_printf ("avc1.%06x", self->h264_plid);
+      json_builder_add_string_value (b, codec);
+    } else
+      json_builder_add_null_value (b);
     json_builder_set_member_name (b, "transcode");
     json_builder_add_string_value (b,
         ferry_transcode_policy_to_string (self->transcode));
@@ -589,6 +595,14 @@ GstElement *
 ferry_stream_get_pipeline (FerryStream *self)
 {
   return self->pipeline;
+}
+
+/* The H.264 profile-level-id viewers get (0xPPCCLL: profile_idc, constraint flags,
+ * level_idc, from the latest SPS), or 0 before the first keyframe. */
+guint32
+ferry_stream_get_h264_plid (FerryStream *self)
+{
+  return self->h264_plid;
 }
 
 /* Returns: (transfer none) (nullable): the "video" (for viewers), "h264" (the source's), "audio"

@@ -53,6 +53,7 @@ JsonNode *ferry_stream_to_json (FerryStream *self);
 /* For viewers (ferry-viewer.c). */
 GstElement *ferry_stream_get_pipeline (FerryStream *self);
 GstElement *ferry_stream_get_tee (FerryStream *self, const char *kind);
+guint32 ferry_stream_get_h264_plid (FerryStream *self);
 gboolean ferry_stream_is_stopping (FerryStream *self);
 void ferry_stream_add_viewer (FerryStream *self, FerryViewer *viewer);
 void ferry_stream_forget_viewer (FerryStream *self, FerryViewer *viewer);

@@ -43,6 +43,7 @@ struct _FerryViewer
   gboolean closed;
   gboolean sends_video, sends_audio;    /* the branch has that track */
   gboolean answer_sent;
+  guint32 answer_plid;          /* profile-level-id for the answer's H.264, 0 = none */
   gboolean playing_sent;
   GSource *gather_timeout;
   GSource *ice_timeout;
@@ -228,6 +229,8 @@ send_answer (FerryViewer *self)
   }
   gst_sdp_message_copy (desc->sdp, &sdp);
   gst_webrtc_session_description_free (desc);
+  if (self->answer_plid)
+    ferry_sdp_set_h264_plid (sdp, self->info.h264_pt, self->answer_plid);
   ferry_sdp_add_msid (sdp, "ferry");
   ferry_sdp_add_public_candidates (sdp, ferry_app_get_public_ips (self->app));
   text = gst_sdp_message_as_text (sdp);
@@ -571,9 +574,10 @@ add_track (FerryViewer *self, const char *kind, GError **error)
     prefs = gst_caps_new_simple ("application/x-rtp", "media", G_TYPE_STRING,
         "audio", "encoding-name", G_TYPE_STRING, "OPUS", "clock-rate",
         G_TYPE_INT, 48000, "payload", G_TYPE_INT, pt, NULL);
-  /* No profile-level-id here: rtph264pay would then refuse a High-profile source. The
-   * answer still carries the offer's value, and browsers decode any profile without
-   * B-frames whatever the answer says (wcs-websocket-protocol.md §9.6). */
+  /* No profile-level-id here: rtph264pay would then refuse a source of another profile.
+   * send_answer() writes the stream's own into the answer where the offer allows it,
+   * otherwise the offer's: browsers decode any profile without B-frames whatever the
+   * answer says (wcs-websocket-protocol.md §9.6). */
   g_object_get (sink, "transceiver", &trans, NULL);
   if (trans) {
     g_object_set (trans, "direction",
@@ -635,6 +639,13 @@ ferry_viewer_attach (FerryViewer *self, FerryStream *stream, GError **error)
     attach_failed (self, "No common codecs", NULL, error);
     return FALSE;
   }
+
+  /* The answer names the stream's real profile-level-id when the offer has a payload
+   * type of that profile (known once a keyframe passed the tee, as it has for a PLAYING
+   * stream), else the offer's. */
+  if (video)
+    self->answer_plid = ferry_sdp_choose_h264 (&self->info,
+        ferry_stream_get_h264_plid (stream));
 
   self->bin = gst_object_ref_sink (gst_bin_new (name));
   self->webrtc = ferry_make ("webrtcbin", "webrtc", &local);

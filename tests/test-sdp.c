@@ -43,6 +43,63 @@ test_chromium_offer (void)
   g_assert_cmpstr (info.profile_level_id, ==, "42e01f");
 }
 
+/* The profiles a receiver tells apart, from what encoders write into their SPS. */
+static void
+test_h264_profiles (void)
+{
+  g_assert_cmpint (ferry_h264_profile (0x42e01f), ==, FERRY_H264_PROFILE_CONSTRAINED_BASELINE);
+  g_assert_cmpint (ferry_h264_profile (0x42c01f), ==, FERRY_H264_PROFILE_CONSTRAINED_BASELINE); /* x264 */
+  g_assert_cmpint (ferry_h264_profile (0x42001f), ==, FERRY_H264_PROFILE_BASELINE);
+  g_assert_cmpint (ferry_h264_profile (0x4d401f), ==, FERRY_H264_PROFILE_MAIN);     /* x264 */
+  g_assert_cmpint (ferry_h264_profile (0x4d001f), ==, FERRY_H264_PROFILE_MAIN);
+  g_assert_cmpint (ferry_h264_profile (0x640028), ==, FERRY_H264_PROFILE_HIGH);
+  g_assert_cmpint (ferry_h264_profile (0x640c1f), ==, FERRY_H264_PROFILE_CONSTRAINED_HIGH);
+  g_assert_cmpint (ferry_h264_profile (0xf4001f), ==, FERRY_H264_PROFILE_OTHER);
+  g_assert_cmpint (ferry_h264_profile (0x6e001f), ==, FERRY_H264_PROFILE_OTHER);
+}
+
+/* The stream's profile picks the payload type; a profile the offer lacks keeps the
+ * parse-time choice. */
+static void
+test_choose_h264 (void)
+{
+  FerryOfferInfo info;
+
+  g_assert_true (ferry_sdp_parse_offer (chromium_offer, &info, NULL, NULL));
+  g_assert_cmpuint (info.n_h264, ==, 4);        /* 104 is mode 0 */
+  g_assert_cmpuint (ferry_sdp_choose_h264 (&info, 0x4d401f), ==, 0x4d401f);
+  g_assert_cmpint (info.h264_pt, ==, 116);
+  g_assert_cmpuint (ferry_sdp_choose_h264 (&info, 0x42c01e), ==, 0x42c01e);
+  g_assert_cmpint (info.h264_pt, ==, 108);
+  g_assert_cmpuint (ferry_sdp_choose_h264 (&info, 0x420028), ==, 0x420028);
+  g_assert_cmpint (info.h264_pt, ==, 102);
+  g_assert_cmpstr (info.profile_level_id, ==, "42001f");
+  /* No High in this offer, or unknown before the first keyframe: the offer's value of
+   * the payload type already chosen. */
+  g_assert_cmpuint (ferry_sdp_choose_h264 (&info, 0x640028), ==, 0x42001f);
+  g_assert_cmpint (info.h264_pt, ==, 102);
+  g_assert_cmpuint (ferry_sdp_choose_h264 (&info, 0), ==, 0x42001f);
+}
+
+static void
+test_set_h264_plid (void)
+{
+  GstSDPMessage *sdp = NULL;
+  g_autofree char *text = NULL;
+
+  g_assert_cmpint (gst_sdp_message_new_from_text ("v=0\r\no=- 1 2 IN IP4 0.0.0.0\r\n"
+          "s=-\r\nt=0 0\r\nm=video 9 UDP/TLS/RTP/SAVPF 116 117\r\n"
+          "a=rtpmap:116 H264/90000\r\n"
+          "a=fmtp:116 level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=4d001f\r\n"
+          "a=rtpmap:117 H264/90000\r\na=fmtp:117 packetization-mode=1\r\n", &sdp), ==, GST_SDP_OK);
+  ferry_sdp_set_h264_plid (sdp, 116, 0x4d4028);
+  ferry_sdp_set_h264_plid (sdp, 117, 0x42c01f);
+  text = gst_sdp_message_as_text (sdp);
+  g_assert_nonnull (strstr (text, "a=fmtp:116 level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=4d4028\r\n"));
+  g_assert_nonnull (strstr (text, "a=fmtp:117 packetization-mode=1;profile-level-id=42c01f\r\n"));
+  gst_sdp_message_free (sdp);
+}
+
 /* Firefox-style: video first, other payload numbers, upper-case encoding names. */
 static void
 test_video_first_offer (void)
@@ -171,6 +228,9 @@ main (int argc, char **argv)
   gst_init (&argc, &argv);
   g_test_add_func ("/sdp/chromium-offer", test_chromium_offer);
   g_test_add_func ("/sdp/video-first-offer", test_video_first_offer);
+  g_test_add_func ("/sdp/h264-profiles", test_h264_profiles);
+  g_test_add_func ("/sdp/choose-h264", test_choose_h264);
+  g_test_add_func ("/sdp/set-h264-plid", test_set_h264_plid);
   g_test_add_func ("/sdp/no-common-codec", test_no_common_codec);
   g_test_add_func ("/sdp/audio-only-offer", test_audio_only_offer);
   g_test_add_func ("/sdp/not-sdp", test_not_sdp);

@@ -29,10 +29,11 @@ export FERRY_PEER_BIN=${FERRY_PEER_BIN:-$repo/build/tests/peer/ferry-test-peer}
 limit=${E2E_TIMEOUT:-1500}
 
 missing=()
-for tool in nginx ffmpeg chromium unshare ip node npm timeout turnserver; do
+for tool in nginx ffmpeg chromium unshare ip node npm timeout turnserver openssl; do
   command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
 done
 [ -f /usr/lib/nginx/modules/ngx_rtmp_module.so ] || missing+=("libnginx-mod-rtmp")
+[ -f /usr/lib/nginx/modules/ngx_stream_module.so ] || missing+=("libnginx-mod-stream")
 if [ ${#missing[@]} -gt 0 ]; then
   echo "run.sh: missing ${missing[*]}: run scripts/install-test-deps.sh" >&2
   exit 1

@@ -1,5 +1,6 @@
 // Sources of every shape (issue #3 §3): audio-only and video-only RTMP sources pulled with the
-// default hasAudio/hasVideo; H.264 Baseline, Main and High at 720p30. Ferry finds out which tracks exist, says so in find_all, answers
+// default hasAudio/hasVideo; H.264 Baseline, Main and High at 720p30 and High 1080p60, with the
+// stream's real profile-level-id in find_all and in the answer. Ferry finds out which tracks exist, says so in find_all, answers
 // the missing m-line inactive, and the official WebSDK in Chromium plays what is there.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -8,6 +9,7 @@ import { startOrigin, startPublisher } from './lib/rtmp.mjs';
 import { launchBrowser, closeBrowser, inboundStats } from './lib/browser.mjs';
 import { openSdkPage, startSdkServer } from './lib/sdk-page.mjs';
 import { sleep, waitFor } from './lib/util.mjs';
+import { runCommand } from './lib/proc.mjs';
 
 let origin;
 let ferry;
@@ -96,27 +98,91 @@ async function videoRate(t, page, name, firstTimeout = 15000) {
   return { firstMs, fps, width: second.video.frameWidth, height: second.video.frameHeight };
 }
 
-// H.264 profiles, passed through as they are (no transcoding): 1280x720p30.
-for (const [profile, gop] of [['baseline', 60], ['main', 60], ['high', 60]]) {
-  const name = `h264-${profile}-g${gop}`;
-  test(`H.264 ${profile}, 720p30, GOP ${gop / 30} s: the WebSDK in Chromium decodes it at full rate`, { timeout: 60000 }, async (t) => {
-    const pub = await startPublisher(origin.url(name), { logName: `ffmpeg-${name}`, size: '1280x720',
-      videoArgs: ['-profile:v', profile, '-g', String(gop), '-keyint_min', String(gop)] });
-    try {
-      await ferry.pullPlaying(origin.url(name), name, 20000);
-      const page = await sdkPlay(name);
-      const sdp = await page.evaluate((n) => window.sdk.streams[n].pc.remoteDescription.sdp, name);
-      t.diagnostic(`answer: ${(/profile-level-id=([0-9a-fA-F]{6})/.exec(sdp) || [])[1]}`);
-      // A viewer joins mid-GOP and starts at the next keyframe: up to one GOP.
-      const r = await videoRate(t, page, name, gop / 30 * 1000 + 8000);
-      assert.deepEqual([r.width, r.height], [1280, 720]);
-      assert.ok(r.fps >= 24, `${r.fps} fps`);
-      await page.close();
-      assert.equal((await ferry.terminate({ localStreamName: name })).status, 200);
-    } finally {
-      await pub.stop();
-    }
-  });
+/** The profile an H.264 receiver tells apart (RFC 6184 §8.1, as libwebrtc reads it) of a
+ * profile-level-id "PPCCLL"; as ferry_h264_profile() in src/ferry-sdp.c. */
+function h264Profile(plid) {
+  const idc = parseInt(plid.slice(0, 2), 16);
+  const f = parseInt(plid.slice(2, 4), 16);
+  const is = (pattern) => [...pattern].every((c, i) => c === 'x' || Number(c) === ((f >> (7 - i)) & 1));
+  if ((idc === 0x42 && is('x1xx0000')) || (idc === 0x4d && is('1xxx0000')) || (idc === 0x58 && is('11xx0000'))) return 'constrained-baseline';
+  if ((idc === 0x42 && is('x0xx0000')) || (idc === 0x58 && is('10xx0000'))) return 'baseline';
+  if (idc === 0x4d && is('0x0x0000')) return 'main';
+  if (idc === 0x64 && f === 0) return 'high';
+  if (idc === 0x64 && f === 0x0c) return 'constrained-high';
+  return `other-${plid}`;
+}
+
+/** H.264 payload types with packetization-mode=1 of an SDP's video section: [{pt, plid}]. */
+function h264Payloads(sdp) {
+  const video = sdp.split(/\r\nm=/).find((x) => x.startsWith('video'));
+  const out = [];
+  for (const m of video.matchAll(/a=rtpmap:(\d+) H264\/90000/gi)) {
+    const fmtp = (new RegExp(`a=fmtp:${m[1]} ([^\r\n]*)`).exec(video) || [])[1] || '';
+    if (!/packetization-mode=1/.test(fmtp)) continue;
+    out.push({ pt: Number(m[1]), plid: ((/profile-level-id=([0-9a-fA-F]{6})/.exec(fmtp) || [])[1] || '').toLowerCase() });
+  }
+  return out;
+}
+
+// H.264 profiles, passed through as they are (no transcoding).
+for (const { profile, size, fps, gop, minFps, preset } of [
+  { profile: 'baseline', size: '1280x720', fps: 30, gop: 60, minFps: 24 },
+  { profile: 'main', size: '1280x720', fps: 30, gop: 60, minFps: 24 },
+  { profile: 'high', size: '1280x720', fps: 30, gop: 60, minFps: 24 },
+  // ultrafast: the publisher has to encode 1080p60 in real time on the same two cores; with
+  // 8x8dct, which makes x264 keep the High profile (ultrafast alone falls back to Baseline).
+  { profile: 'high', size: '1920x1080', fps: 60, gop: 120, minFps: 45, preset: ['-preset', 'ultrafast', '-x264-params', '8x8dct=1', '-b:v', '4000k', '-maxrate', '4000k', '-bufsize', '4000k'] },
+]) {
+  const [w, h] = size.split('x').map(Number);
+  const name = `h264-${profile}-${h}p${fps}-g${gop}`;
+  test(`H.264 ${profile}, ${h}p${fps}, GOP ${gop / fps} s: the WebSDK in Chromium decodes it at full rate; find_all and the answer name the stream's real profile-level-id where the offer has its profile`,
+    { timeout: 60000 }, async (t) => {
+      const pub = await startPublisher(origin.url(name), { logName: `ffmpeg-${name}`, size, fps,
+        videoArgs: ['-profile:v', profile, '-g', String(gop), '-keyint_min', String(gop), ...(preset || [])] });
+      try {
+        await ferry.pullPlaying(origin.url(name), name, 20000);
+        // What the source is, told by ffprobe playing it from the origin.
+        const probe = JSON.parse((await runCommand('/usr/bin/ffprobe', ['-v', 'error', '-select_streams', 'v:0',
+          '-show_entries', 'stream=profile,level', '-of', 'json', origin.url(name)])).stdout).streams[0];
+        const p = await waitFor(`${name}: videoCodec known`, async () => {
+          const q = (await ferry.findAll()).find((x) => x.localStreamName === name);
+          if (q && q.videoCodec) return q;
+          throw new Error(JSON.stringify(q));
+        }, { timeout: 5000 });
+        const plid = p.videoCodec.replace(/^avc1\./, '');
+        t.diagnostic(`ffprobe: ${JSON.stringify(probe)}; find_all videoCodec ${p.videoCodec} (${h264Profile(plid)})`);
+        assert.match(p.videoCodec, /^avc1\.[0-9a-f]{6}$/);
+        assert.equal(parseInt(plid.slice(0, 2), 16), { baseline: 66, main: 77, high: 100 }[profile]);
+        assert.equal(parseInt(plid.slice(4, 6), 16), probe.level, 'level_idc');
+        assert.equal(h264Profile(plid).replace('constrained-', ''), profile);
+
+        const page = await sdkPlay(name);
+        const pc = `window.sdk.streams[${JSON.stringify(name)}].pc`;
+        const offer = await page.evaluate((e) => eval(e).localDescription.sdp, pc);
+        const answer = await page.evaluate((e) => eval(e).remoteDescription.sdp, pc);
+        const offered = h264Payloads(offer);
+        const [answered] = h264Payloads(answer);
+        const sameProfile = offered.filter((o) => o.plid && h264Profile(o.plid) === h264Profile(plid));
+        t.diagnostic(`offered ${JSON.stringify(offered)}; answered ${JSON.stringify(answered)}`);
+        if (sameProfile.length > 0) {
+          assert.ok(sameProfile.some((o) => o.pt === answered.pt), 'the answer takes a payload type of the stream\'s profile');
+          assert.equal(answered.plid, plid, 'the answer names the real profile-level-id');
+        } else {
+          // The offer has no payload type of this profile: the answer names the offer's
+          // profile-level-id of the payload type it takes (browsers decode any profile).
+          assert.equal(answered.plid, offered.find((o) => o.pt === answered.pt).plid);
+          assert.ok(answered.plid, 'the answer has a profile-level-id');
+        }
+        // A viewer joins mid-GOP and starts at the next keyframe: up to one GOP.
+        const r = await videoRate(t, page, name, gop / fps * 1000 + 8000);
+        assert.deepEqual([r.width, r.height], [w, h]);
+        assert.ok(r.fps >= minFps, `${r.fps} fps`);
+        await page.close();
+        assert.equal((await ferry.terminate({ localStreamName: name })).status, 200);
+      } finally {
+        await pub.stop();
+      }
+    });
 }
 
 test('Ferry exits cleanly on SIGTERM with a clean log', { timeout: 20000 }, async () => {

@@ -28,9 +28,10 @@ function tcpConnects(port) {
  * With `tls`, nginx's stream module terminates TLS on `tlsPort` (a self-signed certificate
  * for 127.0.0.1, made here) in front of the RTMP port: `tlsUrl(name)` is its rtmps:// URL.
  * `onPlay` is an http:// URL nginx-rtmp asks before it lets a player in (`on_play`:
- * a 2xx answer admits it).
+ * a 2xx answer admits it). `apps` adds live applications besides "live" (e.g.
+ * "live/inst": an application with an instance, as RTMP clients send it).
  */
-export async function startOrigin({ port: wanted, control = false, tls = false, onPlay = null } = {}) {
+export async function startOrigin({ port: wanted, control = false, tls = false, onPlay = null, apps = [] } = {}) {
   const port = wanted || await freePort();
   const controlPort = control ? await freePort() : null;
   const tlsPort = tls ? await freePort() : null;
@@ -59,7 +60,7 @@ rtmp {
       live on;
 ${onPlay ? `      on_play ${onPlay};` : ''}
     }
-  }
+${apps.map((a) => `    application ${a} {\n      live on;\n    }\n`).join('')}  }
 }
 ${tls ? `stream {
   server {

@@ -64,6 +64,10 @@ typedef struct
   GstClockTimeDiff offset;      /* added to every PTS/DTS of this session */
   gboolean need_keyframe;
   gboolean held_back;           /* hold_back() acted (logged once) */
+  gboolean video_announced;     /* the FLV metadata has a non-zero videocodecid */
+  gboolean audio_free;          /* audio tags pass (video came, or waited long enough) */
+  gint64 first_audio_ms;        /* FLV timestamp of the first audio tag, -1 = none yet */
+  guint audio_dropped;          /* audio tags dropped while waiting for video */
   /* any thread */
   gint media;                   /* atomic: a buffer went through */
   gint video, audio;            /* atomic: a buffer of that track went through */
@@ -282,6 +286,85 @@ probe_cb (GstPad *pad, GstPadProbeInfo *info, gpointer data)
   if (GST_PAD_PROBE_INFO_TYPE (info) & GST_PAD_PROBE_TYPE_BUFFER)
     return buffer_cb (pad, info, data);
   return event_cb (pad, info, data);
+}
+
+/* How long (FLV stream time) audio waits for the first video tag of a source whose
+ * metadata announces video: longer than any GOP Ferry supports (10 s is tested). */
+#define FIRST_VIDEO_WAIT_MS 12000
+
+/* Whether the AMF0 onMetaData in @data has "videocodecid" set to a non-zero number.
+ * nginx-rtmp rewrites the metadata of every stream it serves (codec module, `meta on`) and
+ * always writes the key: an audio-only publisher gets videocodecid 0. */
+static gboolean
+metadata_announces_video (const guint8 *data, gsize size)
+{
+  static const char key[] = "videocodecid";
+  gsize len = sizeof key - 1;
+
+  for (gsize i = 0; i + len + 9 <= size; i++) {
+    if (memcmp (data + i, key, len) == 0 && data[i + len] == 0) {
+      guint64 bits = 0;
+      gdouble v;
+      /* byte by byte: the number is not aligned (GST_READ_UINT64_BE may load it whole) */
+      for (guint b = 0; b < 8; b++)
+        bits = (bits << 8) | data[i + len + 1 + b];
+      memcpy (&v, &bits, sizeof v);
+      return v > 0;
+    }
+  }
+  return FALSE;
+}
+
+/* Streaming thread (rtmp2src's; one buffer is one FLV tag). flvdemux gives up on a track
+ * that has not shown up within 6 s of stream time of the other (NO_MORE_PADS_THRESHOLD)
+ * and ignores it for good, and nginx-rtmp starts a new player's video at the next
+ * keyframe: with a GOP longer than 6 s a pull lost its video for the whole session
+ * (measured with a 10 s GOP: audio only, flvdemux "Signaled no-more-pads already but had
+ * no video pad"). So while the metadata announces video and none came yet, audio tags
+ * (not the AAC sequence header, which comes only once) are dropped, for at most
+ * FIRST_VIDEO_WAIT_MS: audio then starts with the video, as the player would show it. */
+static GstPadProbeReturn
+flv_tag_cb (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
+{
+  Shared *s = user_data;
+  GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER (info);
+  guint8 h[13];
+  gsize n;
+  gint64 ts;
+
+  if (s->audio_free || buf == NULL)
+    return GST_PAD_PROBE_OK;
+  n = gst_buffer_extract (buf, 0, h, sizeof h);
+  if (n < 11)
+    return GST_PAD_PROBE_OK;
+  if (h[0] == 9) {
+    if (s->audio_dropped > 0)
+      GST_INFO ("%s: session %u: video came; %u audio tags were dropped while "
+          "waiting for it", s->id, s->session, s->audio_dropped);
+    s->audio_free = TRUE;
+  } else if (h[0] == 18) {
+    GstMapInfo map;
+    if (gst_buffer_map (buf, &map, GST_MAP_READ)) {
+      s->video_announced = metadata_announces_video (map.data, map.size);
+      gst_buffer_unmap (buf, &map);
+    }
+  } else if (h[0] == 8 && s->video_announced) {
+    if (n == 13 && (h[11] >> 4) == 10 && h[12] == 0)
+      return GST_PAD_PROBE_OK;  /* AAC sequence header */
+    ts = ((gint64) h[7] << 24) | (h[4] << 16) | (h[5] << 8) | h[6];
+    if (s->first_audio_ms < 0)
+      s->first_audio_ms = ts;
+    if (ts - s->first_audio_ms > FIRST_VIDEO_WAIT_MS) {
+      GST_INFO ("%s: session %u: no video within %d ms of audio although the "
+          "metadata announces it; audio goes on alone", s->id, s->session,
+          FIRST_VIDEO_WAIT_MS);
+      s->audio_free = TRUE;
+      return GST_PAD_PROBE_OK;
+    }
+    s->audio_dropped++;
+    return GST_PAD_PROBE_DROP;
+  }
+  return GST_PAD_PROBE_OK;
 }
 
 /* Streaming thread: a pad nobody serves still has to be linked, or flvdemux errors out
@@ -523,6 +606,12 @@ ferry_source_new (GstElement *pipeline, const char *id, guint session,
     GstPad *srcpad = gst_element_get_static_pad (src, "src");
     gst_pad_add_probe (srcpad, GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM,
         source_eos_cb, shared_ref (s), shared_unref);
+    /* Only a wanted video track can be lost to flvdemux's wait (flv_tag_cb). */
+    s->first_audio_ms = -1;
+    s->audio_free = s->video_in == NULL;
+    if (!s->audio_free)
+      gst_pad_add_probe (srcpad, GST_PAD_PROBE_TYPE_BUFFER, flv_tag_cb,
+          shared_ref (s), shared_unref);
     gst_object_unref (srcpad);
   }
   gst_bin_add (GST_BIN (pipeline), self->bin);

@@ -76,7 +76,12 @@ test('hundreds of reconnect cycles leave fds, threads and RSS flat (200 refused 
           + `the viewer decoded new frames during ${withVideo} of the 210 cycles`);
         assert.ok(Math.abs(m1.fds - m0.fds) <= 2, `fds ${m0.fds} -> ${m1.fds}`);
         assert.ok(Math.abs(m1.threads - m0.threads) <= 2, `threads ${m0.threads} -> ${m1.threads}`);
-        assert.ok(m1.rssKiB - m0.rssKiB < 8192, `RSS ${m0.rssKiB} -> ${m1.rssKiB} KiB`);
+        // Measured over these 200 sessions, each with video: +1.3 MiB in a release build,
+        // +9 MiB under ASan, whose allocator and stack depot grow with the media it has seen
+        // (before the long-GOP fix only ~50 sessions had video: +5.6 MiB). fds and threads
+        // above catch a leaked source's socket and thread; LeakSanitizer at exit its memory.
+        const rssLimitKiB = process.env.ASAN_OPTIONS ? 16384 : 4096;
+        assert.ok(m1.rssKiB - m0.rssKiB < rssLimitKiB, `RSS ${m0.rssKiB} -> ${m1.rssKiB} KiB (limit ${rssLimitKiB})`);
         // The viewer held its session through all of them and plays on.
         const ms = await peerResumes(peer, 'cycled', peerCounts(peer, 'cycled'), { frames: 30, samples: 48000 });
         t.diagnostic(`the viewer decodes 30 frames and 1 s of sound ${ms} ms after the last cycle`);

@@ -129,6 +129,8 @@ for (const { profile, size, fps, gop, minFps, preset } of [
   { profile: 'baseline', size: '1280x720', fps: 30, gop: 60, minFps: 24 },
   { profile: 'main', size: '1280x720', fps: 30, gop: 60, minFps: 24 },
   { profile: 'high', size: '1280x720', fps: 30, gop: 60, minFps: 24 },
+  // Longer than flvdemux's 6 s wait for the second track (ferry-source.c, flv_tag_cb).
+  { profile: 'high', size: '1280x720', fps: 30, gop: 300, minFps: 24 },
   // ultrafast: the publisher has to encode 1080p60 in real time on the same two cores; with
   // 8x8dct, which makes x264 keep the High profile (ultrafast alone falls back to Baseline).
   { profile: 'high', size: '1920x1080', fps: 60, gop: 120, minFps: 45, preset: ['-preset', 'ultrafast', '-x264-params', '8x8dct=1', '-b:v', '4000k', '-maxrate', '4000k', '-bufsize', '4000k'] },
@@ -142,7 +144,7 @@ for (const { profile, size, fps, gop, minFps, preset } of [
       try {
         await ferry.pullPlaying(origin.url(name), name, 20000);
         // What the source is, told by ffprobe playing it from the origin.
-        const probe = JSON.parse((await runCommand('/usr/bin/ffprobe', ['-v', 'error', '-select_streams', 'v:0',
+        const probe = JSON.parse((await runCommand('/usr/bin/ffprobe', ['-v', 'error', '-analyzeduration', '15000000', '-select_streams', 'v:0',
           '-show_entries', 'stream=profile,level', '-of', 'json', origin.url(name)])).stdout).streams[0];
         const p = await waitFor(`${name}: videoCodec known`, async () => {
           const q = (await ferry.findAll()).find((x) => x.localStreamName === name);

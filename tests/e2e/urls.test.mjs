@@ -72,9 +72,10 @@ test('rtmps:// through a TLS terminator plays with tls-verify = false; with the 
     const strict = await startFerry({ extraArgs: ['--config', writeConf('[pull]\nreconnect = false\n')],
       env: process.env.ASAN_OPTIONS ? { ASAN_OPTIONS: `${process.env.ASAN_OPTIONS}:detect_leaks=0` } : {} });
     try {
+      const t0 = Date.now();
       assert.equal((await strict.pull({ uri: origin.tlsUrl('cam'), localStreamName: 'tls' })).status, 200);
       const p = await waitFailed(strict, 'tls');
-      t.diagnostic(`tls-verify on: ${p.info}`);
+      t.diagnostic(`tls-verify on, ${Date.now() - t0} ms: ${p.info}`);
       assert.match(p.info, /certificate/i);
       assert.deepEqual(await strict.stopAndCheck(), []);
     } finally {
@@ -108,6 +109,18 @@ test('an application with an instance (rtmp://host/live/inst/cam) plays',
     const p = await ferry.find((x) => x.localStreamName === 'instance');
     assert.equal(p.status, 'PLAYING');
     await ferry.terminate({ localStreamName: 'instance' });
+  });
+
+test('an application the origin does not have ends FAILED at once, naming the refused connect (not "stream not found" after the idle-timeout)',
+  { timeout: 30000 }, async (t) => {
+    const t0 = Date.now();
+    assert.equal((await ferry.pull({ uri: `rtmp://127.0.0.1:${origin.port}/nosuchapp/cam`, localStreamName: 'noapp' })).status, 200);
+    const p = await waitFailed(ferry, 'noapp');
+    const ms = Date.now() - t0;
+    t.diagnostic(`${ms} ms: ${p.info}`);
+    assert.equal(p.info, "origin connection failed: Failed to connect: 'connect' cmd failed: connection closed remotely");
+    assert.ok(ms < 5000, `FAILED after ${ms} ms (idle-timeout is 10 s)`);
+    await ferry.terminate({ localStreamName: 'noapp' });
   });
 
 test('Ferry exits cleanly on SIGTERM with a clean log', { timeout: 20000 }, async () => {

@@ -161,7 +161,7 @@ get_text (GKeyFile *kf, const KeySpec *spec)
 }
 
 static gboolean
-load_key (FerryConfig *self, GKeyFile *kf, const char *path,
+load_key (FerryConfig *self, GKeyFile *kf, const char *where,
     const KeySpec *spec, GError **error)
 {
   gpointer field = G_STRUCT_MEMBER_P (self, spec->offset);
@@ -174,7 +174,7 @@ load_key (FerryConfig *self, GKeyFile *kf, const char *path,
       if (!g_ascii_string_to_unsigned (text, 10,
               spec->min, spec->max, &v, NULL)) {
         g_set_error (error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
-            "%s: [%s] %s must be a whole number from %u to %u", path,
+            "%s: [%s] %s must be a whole number from %u to %u", where,
             spec->group, spec->key, spec->min, spec->max);
         return FALSE;
       }
@@ -189,7 +189,7 @@ load_key (FerryConfig *self, GKeyFile *kf, const char *path,
         *(gboolean *) field = FALSE;
       else {
         g_set_error (error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
-            "%s: [%s] %s must be true or false", path, spec->group, spec->key);
+            "%s: [%s] %s must be true or false", where, spec->group, spec->key);
         return FALSE;
       }
       return TRUE;
@@ -198,7 +198,7 @@ load_key (FerryConfig *self, GKeyFile *kf, const char *path,
       char *v = g_key_file_get_string (kf, spec->group, spec->key, &local);
       if (v == NULL) {
         g_propagate_prefixed_error (error, g_steal_pointer (&local), "%s: ",
-            path);
+            where);
         return FALSE;
       }
       g_free (*(char **) field);
@@ -214,7 +214,7 @@ load_key (FerryConfig *self, GKeyFile *kf, const char *path,
           &local);
       if (v == NULL) {
         g_propagate_prefixed_error (error, g_steal_pointer (&local), "%s: ",
-            path);
+            where);
         return FALSE;
       }
       for (char **p = v; *p != NULL; p++)
@@ -244,57 +244,157 @@ transcode_preset_is_valid (const char *preset)
   return FALSE;
 }
 
+/* The 1-based line of @key in [@group] of the key-file @text (or of [@group] itself when
+ * @key is NULL), 0 when not found: GKeyFile keeps no line numbers. */
+static guint
+find_line (const char *text, const char *group, const char *key)
+{
+  g_auto (GStrv) lines = g_strsplit (text ? text : "", "\n", -1);
+  g_autofree char *header = g_strdup_printf ("[%s]", group);
+  gboolean in_group = FALSE;
+
+  for (guint i = 0; lines[i] != NULL; i++) {
+    char *l = g_strstrip (lines[i]);
+    gsize len;
+
+    if (l[0] == '[') {
+      in_group = g_str_equal (l, header);
+      if (in_group && key == NULL)
+        return i + 1;
+      continue;
+    }
+    if (!in_group || key == NULL || !g_str_has_prefix (l, key))
+      continue;
+    len = strlen (key);
+    while (l[len] == ' ' || l[len] == '\t')
+      len++;
+    if (l[len] == '=')
+      return i + 1;
+  }
+  return 0;
+}
+
+/* "@name:LINE" where [@group] @key is in @text, or @name when it cannot be found.
+ * (transfer full) */
+static char *
+where_is (const char *name, const char *text, const char *group,
+    const char *key)
+{
+  guint line = find_line (text, group, key);
+
+  return line ? g_strdup_printf ("%s:%u", name, line) : g_strdup (name);
+}
+
+/* Reads every key of @kf over the current values; @text is the key file as written, for
+ * line numbers in the messages, which start with @name. */
+static gboolean
+load_keys (FerryConfig *self, GKeyFile *kf, const char *name, const char *text,
+    GError **error)
+{
+  g_auto (GStrv) groups = g_key_file_get_groups (kf, NULL);
+
+  for (char **g = groups; *g != NULL; g++) {
+    g_auto (GStrv) names = g_key_file_get_keys (kf, *g, NULL, NULL);
+    for (char **k = names; k != NULL && *k != NULL; k++) {
+      const KeySpec *spec = find_key (*g, *k);
+      g_autofree char *where = where_is (name, text, *g, *k);
+
+      if (spec == NULL) {
+        g_set_error (error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_KEY_NOT_FOUND,
+            "%s: unknown key [%s] %s", where, *g, *k);
+        return FALSE;
+      }
+      if (!load_key (self, kf, where, spec, error))
+        return FALSE;
+    }
+  }
+  return TRUE;
+}
+
+/**
+ * ferry_config_validate:
+ * @name: what the values came from, for the message
+ *
+ * Checks the rules that tie keys together, once all sources are read.
+ */
+gboolean
+ferry_config_validate (FerryConfig *self, const char *name, GError **error)
+{
+  FerryTranscodePolicy policy;
+
+  if ((self->port_min == 0) != (self->port_max == 0)
+      || self->port_min > self->port_max) {
+    g_set_error (error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+        "%s: [webrtc] port-min and port-max must both be set, min <= max",
+        name);
+    return FALSE;
+  }
+  if (!ferry_transcode_policy_from_string (self->transcode_policy, &policy)) {
+    g_set_error (error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+        "%s: [transcode] policy must be auto, always or never", name);
+    return FALSE;
+  }
+  if (!transcode_preset_is_valid (self->transcode_preset)) {
+    g_set_error (error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+        "%s: [transcode] preset must be one of ultrafast, superfast, "
+        "veryfast, faster, fast, medium, slow, slower, veryslow", name);
+    return FALSE;
+  }
+  return TRUE;
+}
+
 /**
  * ferry_config_load_file:
- * Reads @path over the current values. Unknown groups or keys are errors, so that a
- * misspelt key never silently falls back to a default.
+ * Reads @path over the current values and validates the result. Unknown groups or keys
+ * are errors, so that a misspelt key never silently falls back to a default; messages
+ * name the file and line ("ferry.conf:12: [pull] idle-timeout must be …").
  */
 gboolean
 ferry_config_load_file (FerryConfig *self, const char *path, GError **error)
 {
   g_autoptr (GKeyFile) kf = g_key_file_new ();
-  g_auto (GStrv) groups = NULL;
+  g_autofree char *text = NULL;
 
-  if (!g_key_file_load_from_file (kf, path, G_KEY_FILE_NONE, error)) {
+  if (!g_file_get_contents (path, &text, NULL, error)
+      || !g_key_file_load_from_data (kf, text, -1, G_KEY_FILE_NONE, error)) {
     g_prefix_error (error, "%s: ", path);
     return FALSE;
   }
-
-  groups = g_key_file_get_groups (kf, NULL);
-  for (char **g = groups; *g != NULL; g++) {
-    g_auto (GStrv) names = g_key_file_get_keys (kf, *g, NULL, NULL);
-    for (char **k = names; k != NULL && *k != NULL; k++) {
-      const KeySpec *spec = find_key (*g, *k);
-      if (spec == NULL) {
-        g_set_error (error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_KEY_NOT_FOUND,
-            "%s: unknown key [%s] %s", path, *g, *k);
-        return FALSE;
-      }
-      if (!load_key (self, kf, path, spec, error))
-        return FALSE;
-    }
-  }
-  if ((self->port_min == 0) != (self->port_max == 0)
-      || self->port_min > self->port_max) {
-    g_set_error (error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
-        "%s: [webrtc] port-min and port-max must both be set, min <= max",
-        path);
+  if (!load_keys (self, kf, path, text, error)
+      || !ferry_config_validate (self, path, error))
     return FALSE;
-  }
-  {
-    FerryTranscodePolicy policy;
-    if (!ferry_transcode_policy_from_string (self->transcode_policy, &policy)) {
-      g_set_error (error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
-          "%s: [transcode] policy must be auto, always or never", path);
-      return FALSE;
-    }
-    if (!transcode_preset_is_valid (self->transcode_preset)) {
-      g_set_error (error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
-          "%s: [transcode] preset must be one of ultrafast, superfast, "
-          "veryfast, faster, fast, medium, slow, slower, veryslow", path);
-      return FALSE;
-    }
-  }
   GST_INFO ("loaded %s", path);
   return TRUE;
+}
+
+/**
+ * ferry_config_set:
+ * @assignment: "group.key=value", as given to `--set`
+ *
+ * Sets one key over the current values, checked as in a file (ferry_config_validate()
+ * is left to the caller, once every assignment is in).
+ */
+gboolean
+ferry_config_set (FerryConfig *self, const char *assignment, GError **error)
+{
+  const char *eq = strchr (assignment, '=');
+  const char *dot = strchr (assignment, '.');
+  g_autoptr (GKeyFile) kf = g_key_file_new ();
+  g_autofree char *text = NULL;
+  g_autofree char *name = NULL;
+
+  if (eq == NULL || dot == NULL || dot > eq || dot == assignment || eq == dot + 1) {
+    g_set_error (error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_PARSE,
+        "--set %s: expected GROUP.KEY=VALUE (e.g. pull.idle-timeout=10)",
+        assignment);
+    return FALSE;
+  }
+  text = g_strdup_printf ("[%.*s]\n%.*s=%s\n", (int) (dot - assignment), assignment,
+      (int) (eq - dot - 1), dot + 1, eq + 1);
+  name = g_strdup_printf ("--set %.*s", (int) (eq - assignment), assignment);
+  if (!g_key_file_load_from_data (kf, text, -1, G_KEY_FILE_NONE, error)) {
+    g_prefix_error (error, "%s: ", name);
+    return FALSE;
+  }
+  return load_keys (self, kf, name, NULL, error);
 }

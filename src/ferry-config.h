@@ -60,6 +60,10 @@ typedef struct
 FerryConfig *ferry_config_new_default (void);
 gboolean ferry_config_load_file (FerryConfig *self, const char *path,
     GError **error);
+gboolean ferry_config_set (FerryConfig *self, const char *assignment,
+    GError **error);
+gboolean ferry_config_validate (FerryConfig *self, const char *name,
+    GError **error);
 void ferry_config_free (FerryConfig *self);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (FerryConfig, ferry_config_free)

@@ -32,8 +32,9 @@ main (int argc, char **argv)
   g_autofree char *config_path = NULL;
   g_autofree char *listen = NULL;
   g_auto (GStrv) ice = NULL;
+  g_auto (GStrv) sets = NULL;
   gint rest_port = -1, ws_port = -1;
-  gboolean version = FALSE;
+  gboolean version = FALSE, check_config = FALSE;
   GOptionEntry entries[] = {
     {"config", 'c', 0, G_OPTION_ARG_FILENAME, &config_path,
         "Read settings from FILE (see data/ferry.conf)", "FILE"},
@@ -45,6 +46,11 @@ main (int argc, char **argv)
         "Address the HTTP servers bind to (default 127.0.0.1)", "ADDR"},
     {"ice-address", 0, 0, G_OPTION_ARG_STRING_ARRAY, &ice,
         "Gather ICE candidates only on ADDR (repeatable)", "ADDR"},
+    {"set", 's', 0, G_OPTION_ARG_STRING_ARRAY, &sets,
+        "Set any configuration key over the file (repeatable; e.g. "
+        "--set pull.idle-timeout=5)", "GROUP.KEY=VALUE"},
+    {"check-config", 0, 0, G_OPTION_ARG_NONE, &check_config,
+        "Check the configuration (file and --set) and exit: 0 if valid", NULL},
     {"version", 'V', 0, G_OPTION_ARG_NONE, &version,
         "Print the version and exit", NULL},
     {NULL}
@@ -82,6 +88,16 @@ main (int argc, char **argv)
     g_printerr ("ferry: %s\n", error->message);
     return EXIT_FAILURE;
   }
+  for (char **s = sets; s && *s; s++) {
+    if (!ferry_config_set (config, *s, &error)) {
+      g_printerr ("ferry: %s\n", error->message);
+      return EXIT_FAILURE;
+    }
+  }
+  if (sets && !ferry_config_validate (config, "--set", &error)) {
+    g_printerr ("ferry: %s\n", error->message);
+    return EXIT_FAILURE;
+  }
   if ((rest_port != -1 && (rest_port < 0 || rest_port > 65535))
       || (ws_port != -1 && (ws_port < 0 || ws_port > 65535))) {
     g_printerr ("ferry: ports must be between 0 and 65535\n");
@@ -98,6 +114,12 @@ main (int argc, char **argv)
   if (ice) {
     g_strfreev (config->ice_addresses);
     config->ice_addresses = g_steal_pointer (&ice);
+  }
+
+  if (check_config) {
+    g_print ("ferry: configuration OK (%s%s)\n", config_path ? config_path
+        : "built-in defaults", sets ? " and --set" : "");
+    return EXIT_SUCCESS;
   }
 
   if (!ferry_plugins_check (&error)) {

@@ -157,6 +157,40 @@ test_errors (void)
   }
 }
 
+/* Messages point at the line; --set takes any key, checked as in a file. */
+static void
+test_lines_and_set (void)
+{
+  g_autofree char *path = write_tmp ("# Ferry\n[server]\nrest-port = 8081\n\n[pull]\n"
+      "idle-timeout = 3\nstall-timeout = soon\n");
+  g_autofree char *want = g_strdup_printf ("%s:7: [pull] stall-timeout must be", path);
+  g_autoptr (FerryConfig) c = ferry_config_new_default ();
+  g_autoptr (GError) error = NULL;
+
+  g_assert_false (ferry_config_load_file (c, path, &error));
+  g_assert_true (g_str_has_prefix (error->message, want));
+  g_clear_error (&error);
+  g_unlink (path);
+
+  g_assert_true (ferry_config_set (c, "pull.idle-timeout=7", &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (c->idle_timeout_s, ==, 7);
+  g_assert_true (ferry_config_set (c, "webrtc.stun-server=stun://127.0.0.1:3478", &error));
+  g_assert_cmpstr (c->stun_server, ==, "stun://127.0.0.1:3478");
+  g_assert_true (ferry_config_set (c, "pull.tls-verify=false", &error));
+  g_assert_false (c->tls_verify);
+  g_assert_false (ferry_config_set (c, "pull.idle-timeout=x", &error));
+  g_assert_cmpstr (error->message, ==, "--set pull.idle-timeout: [pull] idle-timeout must be a whole number from 0 to 3600");
+  g_clear_error (&error);
+  g_assert_false (ferry_config_set (c, "pull.idle-timout=1", &error));
+  g_assert_cmpstr (error->message, ==, "--set pull.idle-timout: unknown key [pull] idle-timout");
+  g_clear_error (&error);
+  g_assert_false (ferry_config_set (c, "idle-timeout=1", &error));
+  g_clear_error (&error);
+  g_assert_true (ferry_config_set (c, "webrtc.port-min=40000", &error));
+  g_assert_false (ferry_config_validate (c, "--set", &error));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -166,6 +200,7 @@ main (int argc, char **argv)
   g_test_add_func ("/config/load", test_load);
   g_test_add_func ("/config/shipped", test_shipped_config);
   g_test_add_func ("/config/errors", test_errors);
+  g_test_add_func ("/config/lines-and-set", test_lines_and_set);
   g_test_add_func ("/config/reconnect", test_reconnect_keys);
   g_test_add_func ("/config/transcode", test_transcode_keys);
   return g_test_run ();

@@ -1,12 +1,13 @@
 // The command line as an operator uses it (docs/configuration.md): --check-config validates
 // a file (and --set assignments) and exits, naming file:line of a bad key; --set changes any
-// key of a running server.
+// key of a running server; the systemd unit meson configures is valid and hardened.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { FERRY_BIN, startFerry } from './lib/ferry.mjs';
 import { runCommand } from './lib/proc.mjs';
-import { REPO_DIR, writeConf } from './lib/util.mjs';
+import { REPO_DIR, freshDir, writeConf } from './lib/util.mjs';
+import fs from 'node:fs';
 
 const check = (...args) => runCommand(FERRY_BIN, ['--check-config', ...args], { timeout: 20000 });
 
@@ -49,4 +50,24 @@ test('--set overrides the file for a running server: the port range and STUN ser
     } finally {
       await f.proc.stop();
     }
+  });
+
+test('the systemd unit (data/ferry.service.in, configured by meson) passes systemd-analyze verify, and its security exposure is at most 2.5 ("OK")',
+  { timeout: 60000 }, async (t) => {
+    const built = path.join(path.dirname(path.dirname(FERRY_BIN)), 'ferry.service');
+    assert.ok(fs.existsSync(built), `${built} (meson configures it next to src/)`);
+    // As installed, but with this build's binary and the repository's config file.
+    const unit = fs.readFileSync(built, 'utf8')
+      .replace(/=\S*\/bin\/ferry /g, `=${FERRY_BIN} `)
+      .replace(/\S+\/ferry\/ferry\.conf/g, path.join(REPO_DIR, 'data', 'ferry.conf'));
+    const file = path.join(freshDir('unit'), 'ferry.service');
+    fs.writeFileSync(file, unit);
+    const v = await runCommand('/usr/bin/systemd-analyze', ['verify', file]);
+    t.diagnostic(`verify: ${v.code} ${v.stderr.trim()}`);
+    assert.equal(v.code, 0, v.stderr);
+    assert.equal(v.stderr.trim(), '');
+    const s = await runCommand('/usr/bin/systemd-analyze', ['security', '--offline=yes', '--threshold=25', file]);
+    const overall = /Overall exposure level for \S+: ([\d.]+)/.exec(s.stdout);
+    t.diagnostic(`security: ${overall ? overall[1] : s.stdout.slice(-300)}`);
+    assert.equal(s.code, 0, s.stdout.slice(-2000));
   });

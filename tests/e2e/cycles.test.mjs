@@ -4,29 +4,21 @@
 // players) and its own Ferry per test.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startOrigin, startPublisher } from './lib/rtmp.mjs';
+import { startOrigin } from './lib/rtmp.mjs';
 import { startPeer } from './lib/peer.mjs';
-import { byName, followAttempts, peerCounts, peerResumes, usage, withFerry } from './lib/outage.mjs';
+import { byName, followAttempts, peerCounts, peerResumes, publisherSet, usage, withFerry } from './lib/outage.mjs';
 import { freePort, waitFor } from './lib/util.mjs';
 
 let origin;
-const publishers = {};
-
-async function publish(name, opts = {}) {
-  publishers[name] = await startPublisher(origin.url(name), { logName: `ffmpeg-${name}`, ...opts });
-}
-
-async function unpublish(name) {
-  await publishers[name].stop();
-  delete publishers[name];
-}
+const pubs = publisherSet(() => origin);
+const { publish, unpublish } = pubs;
 
 before(async () => {
   origin = await startOrigin({ control: true });
 }, { timeout: 30000 });
 
 after(async () => {
-  await Promise.allSettled(Object.values(publishers).map((p) => p.stop()));
+  await pubs.stopAll();
   if (origin) await origin.stop();
 });
 

@@ -10,33 +10,15 @@ import { startPeer } from './lib/peer.mjs';
 import { launchBrowser, closeBrowser, inboundStats } from './lib/browser.mjs';
 import { openSdkPage, startSdkServer } from './lib/sdk-page.mjs';
 import { freePort, sleep, waitFor, writeConf } from './lib/util.mjs';
-import { byName, followAttempts, peerCounts, peerResumes, waitOutage as waitOutageOf, withFerry } from './lib/outage.mjs';
+import { byName, followAttempts, peerCounts, peerResumes, OUTAGE_CONF, publisherSet, waitOutage as waitOutageOf, withFerry } from './lib/outage.mjs';
 
 let origin;
 let ferry;
 let browser;
 let sdkServer;
-const publishers = {};
-
-// Fast retries so that a 2 s outage is bridged by the first or second attempt; a long
-// grace period so that viewers survive the 20 s outage too.
-const CONF = `[pull]
-reconnect-initial-ms = 250
-reconnect-max-ms = 1000
-grace-period = 40
-stall-timeout = 3
-idle-timeout = 4
-`;
-
-async function publish(name, opts = {}) {
-  publishers[name] = await startPublisher(origin.url(name), { logName: `ffmpeg-${name}`, ...opts });
-  return publishers[name];
-}
-
-async function unpublish(name) {
-  await publishers[name].stop();
-  delete publishers[name];
-}
+const pubs = publisherSet(() => origin);
+const { publish, unpublish, running: publishers } = pubs;
+const CONF = OUTAGE_CONF;
 
 before(async () => {
   origin = await startOrigin({ control: true });
@@ -48,7 +30,7 @@ before(async () => {
 after(async () => {
   await closeBrowser(browser);
   if (sdkServer) await sdkServer.close();
-  await Promise.allSettled(Object.values(publishers).map((p) => p.stop()));
+  await pubs.stopAll();
   if (ferry) await ferry.proc.stop({ graceMs: 10000 });
   if (origin) await origin.stop();
 });

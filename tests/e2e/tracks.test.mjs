@@ -5,33 +5,16 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startFerry } from './lib/ferry.mjs';
-import { startOrigin, startPublisher } from './lib/rtmp.mjs';
+import { startOrigin } from './lib/rtmp.mjs';
 import { startPeer } from './lib/peer.mjs';
 import { sleep, waitFor, writeConf } from './lib/util.mjs';
-import { byName, peerCounts, peerResumes, waitOutage as waitOutageOf, withFerry } from './lib/outage.mjs';
+import { byName, OUTAGE_CONF, peerCounts, peerResumes, publisherSet, waitOutage as waitOutageOf, withFerry } from './lib/outage.mjs';
 
 let origin;
 let ferry;
-const publishers = {};
-
-// As in reconnect.test.mjs: fast retries, a long grace period.
-const CONF = `[pull]
-reconnect-initial-ms = 250
-reconnect-max-ms = 1000
-grace-period = 40
-stall-timeout = 3
-idle-timeout = 4
-`;
-
-async function publish(name, opts = {}) {
-  publishers[name] = await startPublisher(origin.url(name), { logName: `ffmpeg-${name}`, ...opts });
-  return publishers[name];
-}
-
-async function unpublish(name) {
-  await publishers[name].stop();
-  delete publishers[name];
-}
+const pubs = publisherSet(() => origin);
+const { publish, unpublish } = pubs;
+const CONF = OUTAGE_CONF;
 
 const waitOutage = (name, re, timeout) => waitOutageOf(ferry, name, re, timeout);
 
@@ -41,7 +24,7 @@ before(async () => {
 }, { timeout: 60000 });
 
 after(async () => {
-  await Promise.allSettled(Object.values(publishers).map((p) => p.stop()));
+  await pubs.stopAll();
   if (ferry) await ferry.proc.stop({ graceMs: 10000 });
   if (origin) await origin.stop();
 });

@@ -4,9 +4,37 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { startFerry } from './ferry.mjs';
+import { startPublisher } from './rtmp.mjs';
 import { sleep, waitFor, writeConf } from './util.mjs';
 
 export const byName = (n) => (p) => p.localStreamName === n;
+
+// The outage suites' Ferry: fast retries, so that a 2 s outage is bridged by the first or
+// second attempt; a long grace period, so that viewers survive a 20 s outage too.
+export const OUTAGE_CONF = `[pull]
+reconnect-initial-ms = 250
+reconnect-max-ms = 1000
+grace-period = 40
+stall-timeout = 3
+idle-timeout = 4
+`;
+
+/** Publishers by stream name on the origin `originOf()` returns (it is made in before()). */
+export function publisherSet(originOf) {
+  const running = {};
+  return {
+    running,
+    async publish(name, opts = {}) {
+      running[name] = await startPublisher(originOf().url(name), { logName: `ffmpeg-${name}`, ...opts });
+      return running[name];
+    },
+    async unpublish(name) {
+      await running[name].stop();
+      delete running[name];
+    },
+    stopAll: () => Promise.allSettled(Object.values(running).map((p) => p.stop())),
+  };
+}
 
 /** The latest {progress, counts} line the peer printed (--progress). */
 export function lastProgress(peer) {

@@ -297,6 +297,29 @@ maybe_send_answer (gpointer data, const GstStructure *unused)
   }
 }
 
+/* Main context: sender reports at least once a second. A receiver lines audio up with
+ * video only once it has an SR of each track; rtpsession's default minimum interval is
+ * 5 s (the first SR after about half of it), and CI saw the C peer's lip sync come 9.4 s
+ * into a session. RTCP is tiny next to the media (RFC 3550 §6.2 allows a smaller minimum
+ * for senders with the bandwidth to spare). Returns how many sessions were set. */
+static guint
+fast_sender_reports (FerryViewer *self)
+{
+  guint n = 0;
+
+  for (guint i = 0; self->rtpbin && i < 2; i++) {
+    GstElement *session = NULL;
+
+    g_signal_emit_by_name (self->rtpbin, "get-session", i, &session);
+    if (session == NULL)
+      continue;
+    g_object_set (session, "rtcp-min-interval", (guint64) GST_SECOND, NULL);
+    gst_object_unref (session);
+    n++;
+  }
+  return n;
+}
+
 /* Main context (a FerryWebrtcStep). */
 static void
 on_local_set (gpointer data, const GstStructure *reply)
@@ -306,6 +329,8 @@ on_local_set (gpointer data, const GstStructure *reply)
 
   if (self->closed || reply_failed (self, reply, "set-local-description"))
     return;
+  GST_DEBUG ("viewer %s: 1 s RTCP interval on %u session(s)", self->id,
+      fast_sender_reports (self));
   /* Candidates must all be in the answer: the WCS SDK does not trickle (§9.4). */
   self->gather_timeout = g_timeout_source_new (config->gather_timeout_ms);
   g_source_set_callback (self->gather_timeout, gather_timeout_cb, self, NULL);

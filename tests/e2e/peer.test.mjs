@@ -124,11 +124,12 @@ test('A/V sync at the receiver: a flash and a tone onset sent together arrive wi
     const sync = s.sync;
     t.diagnostic(`sync: ${JSON.stringify(sync)}`);
     assert.ok(sync.videoMarks >= 8 && sync.audioMarks >= 8, `marks: ${JSON.stringify(sync)}`);
-    // The first seconds go by before the peer's lip sync has both sender reports (seen:
-    // −62 ms still at the 5th pair, 6 s in; every later pair within 0.4 ms): pairs from 8 s of
-    // the peer's running time on.
-    const settled = sync.offsetsMs.filter((_, i) => sync.pairsAtS[i] >= 8);
-    assert.ok(settled.length >= 5, `pairs: ${JSON.stringify(sync)}`);
+    // The peer's lip sync needs a sender report of each track. Ferry sends them at least once
+    // a second (ferry-viewer.c, fast_sender_reports): measured, every pair from the first
+    // (2.3 s) within 0.4 ms. With rtpsession's 5 s default CI saw 79 ms until 9.4 s in.
+    // Pairs from 4 s of the peer's running time on.
+    const settled = sync.offsetsMs.filter((_, i) => sync.pairsAtS[i] >= 4);
+    assert.ok(settled.length >= 10, `pairs: ${JSON.stringify(sync)}`);
     for (const ms of settled) assert.ok(Math.abs(ms) <= 40, `A/V offset ${ms} ms in ${JSON.stringify(settled)}`);
   } finally {
     await pub.stop();

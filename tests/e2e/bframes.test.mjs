@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { startFerry } from './lib/ferry.mjs';
 import { startOrigin, startPublisher } from './lib/rtmp.mjs';
-import { startPeer, streamReport } from './lib/peer.mjs';
+import { startPeer, settledOffsets, streamReport } from './lib/peer.mjs';
 import { runCommand } from './lib/proc.mjs';
 import { launchBrowser, closeBrowser, inboundStats } from './lib/browser.mjs';
 import { openSdkPage, startSdkServer } from './lib/sdk-page.mjs';
@@ -89,8 +89,8 @@ test('a source with B-frames: find_all says it is re-encoded and why; the C peer
       assert.ok(s.videoKeyframes >= expected - 2 && s.videoKeyframes <= expected + 2,
         `${s.videoKeyframes} keyframes in ${s.videoFrames} frames`);
       // A/V sync through the decoder and encoder, once the peer's lip sync has both sender
-      // reports (pairs from 8 s of its running time on, as in peer.test.mjs).
-      const settled = s.sync.offsetsMs.filter((_, i) => s.sync.pairsAtS[i] >= 8);
+      // reports and has settled (as in peer.test.mjs).
+      const { offsets: settled } = settledOffsets(s.sync);
       assert.ok(settled.length >= 4, JSON.stringify(s.sync));
       for (const o of settled) assert.ok(Math.abs(o) <= 40, `A/V offset ${o} ms: ${JSON.stringify(s.sync)}`);
     } finally {

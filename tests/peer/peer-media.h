@@ -26,6 +26,12 @@ void peer_media_add_error (PeerMedia * media, const gchar * what);
 /* streaming thread that announced @pad (webrtcbin's pad-added) */
 void peer_media_link_pad (PeerMedia * media, GstBin * bin, GstPad * pad);
 
+/* main context, before PLAYING: records when each of @webrtc's jitterbuffers has its
+ * first sender report (from then on rtpbin can lip-sync that track), at the running
+ * time of @pipeline, reported as sync.senderReportAtS */
+void peer_media_watch_lip_sync (PeerMedia * media, GstElement * pipeline,
+    GstElement * webrtc);
+
 /* the counters so far; any thread */
 void peer_media_get_counts (PeerMedia * media, guint64 * video_frames,
     guint64 * audio_samples);

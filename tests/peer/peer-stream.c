@@ -560,6 +560,7 @@ peer_stream_start (PeerStream * self, const PeerStreamConfig * config,
   g_signal_connect (webrtc, "on-negotiation-needed",
       G_CALLBACK (on_negotiation_needed), self);
   g_signal_connect (webrtc, "pad-added", G_CALLBACK (on_pad_added), self);
+  peer_media_watch_lip_sync (self->media, pipeline, webrtc);
   g_signal_connect (webrtc, "notify::ice-connection-state",
       G_CALLBACK (on_ice_state), self);
   g_signal_connect (webrtc, "notify::connection-state",

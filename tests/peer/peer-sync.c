@@ -8,7 +8,10 @@
 struct _PeerSync
 {
   GArray *marks[2];             /* GstClockTime running times: [0] video, [1] audio */
+  GArray *sender_reports;       /* GstClockTime: each jitterbuffer's first SR */
 };
+
+#define MAX_SENDER_REPORTS 32
 
 PeerSync *
 peer_sync_new (void)
@@ -17,6 +20,7 @@ peer_sync_new (void)
 
   for (guint i = 0; i < 2; i++)
     self->marks[i] = g_array_new (FALSE, FALSE, sizeof (GstClockTime));
+  self->sender_reports = g_array_new (FALSE, FALSE, sizeof (GstClockTime));
   return self;
 }
 
@@ -25,6 +29,7 @@ peer_sync_free (PeerSync * self)
 {
   for (guint i = 0; i < 2; i++)
     g_array_unref (self->marks[i]);
+  g_array_unref (self->sender_reports);
   g_free (self);
 }
 
@@ -95,6 +100,14 @@ peer_sync_add_mark (PeerSync * self, gboolean video, GstClockTime running)
 }
 
 void
+peer_sync_add_sender_report (PeerSync * self, GstClockTime running)
+{
+  if (GST_CLOCK_TIME_IS_VALID (running)
+      && self->sender_reports->len < MAX_SENDER_REPORTS)
+    g_array_append_val (self->sender_reports, running);
+}
+
+void
 peer_sync_add_to_json (PeerSync * self, JsonBuilder * b)
 {
   GArray *v = self->marks[0], *a = self->marks[1];
@@ -151,5 +164,14 @@ peer_sync_add_to_json (PeerSync * self, JsonBuilder * b)
   json_builder_begin_array (b);
   for (guint i = 0; i < times->len; i++)
     json_builder_add_double_value (b, g_array_index (times, gdouble, i));
+  json_builder_end_array (b);
+  /* pairs before the later of the audio and video entries are not lip-synced yet:
+   * the receiver had no sender report of both tracks */
+  json_builder_set_member_name (b, "senderReportAtS");
+  json_builder_begin_array (b);
+  for (guint i = 0; i < self->sender_reports->len; i++)
+    json_builder_add_double_value (b,
+        (gdouble) g_array_index (self->sender_reports, GstClockTime,
+            i) / GST_SECOND);
   json_builder_end_array (b);
 }

@@ -43,9 +43,13 @@ gint64 peer_sync_audio_onset (PeerSyncAudio * st, GstBuffer * buf, gint rate,
 
 void peer_sync_add_mark (PeerSync * sync, gboolean video, GstClockTime running);
 
+/* a jitterbuffer had its first sender report at @running */
+void peer_sync_add_sender_report (PeerSync * sync, GstClockTime running);
+
 /* adds {"videoMarks","audioMarks","pairs","offsetMs":{mean,min,max}|null,
- * "offsetsMs":[…],"pairsAtS":[…]} (offset = audio − video; pairsAtS: the running
- * time of each pair's flash) to the object being built in @b */
+ * "offsetsMs":[…],"pairsAtS":[…],"senderReportAtS":[…]} (offset = audio − video;
+ * pairsAtS: the running time of each pair's flash; senderReportAtS: when each
+ * jitterbuffer had its first sender report) to the object being built in @b */
 void peer_sync_add_to_json (PeerSync * sync, JsonBuilder * b);
 
 G_END_DECLS

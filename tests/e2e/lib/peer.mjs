@@ -25,7 +25,8 @@ export function startPeer({ url, names, seconds = 8, stopAfter, extraArgs = [] }
   const dir = freshDir('peer');
   const proc = startProcess('ferry-test-peer', PEER_BIN, args, {
     logFile: path.join(dir, 'peer.log'),
-    env: { G_DEBUG: 'fatal-criticals' },
+    // PEER_GST_DEBUG: a GST_DEBUG for the peers only (their logs: peer-*/peer.log)
+    env: { G_DEBUG: 'fatal-criticals', ...(process.env.PEER_GST_DEBUG ? { GST_DEBUG: process.env.PEER_GST_DEBUG } : {}) },
   });
   const result = awaitPeerReport(proc, args, seconds);
   return { proc, result };
@@ -68,4 +69,19 @@ export function streamReport(res, name) {
   const s = res.report.streams.find((x) => x.name === name);
   if (!s) throw new Error(`no stream "${name}" in the peer report: ${JSON.stringify(res.report)}`);
   return s;
+}
+
+/** How long the peer's lip sync is given to settle after it has a sender report of
+ *  both tracks (measured: up to 5 s after them on a loaded box, with its jitter
+ *  buffers in "synced" mode; peer-media.c). */
+export const LIP_SYNC_SETTLE_S = 3;
+
+/** The A/V offsets (ms) of the pairs the peer saw once its lip sync had settled: from
+ *  LIP_SYNC_SETTLE_S after the later of the two tracks' first sender reports. Throws
+ *  when the peer never had a sender report of both. */
+export function settledOffsets(sync) {
+  const srs = sync.senderReportAtS ?? [];
+  if (srs.length < 2) throw new Error(`the peer had no sender report of both tracks: ${JSON.stringify(sync)}`);
+  const from = Math.max(...srs.slice(0, 2)) + LIP_SYNC_SETTLE_S;
+  return { from, offsets: sync.offsetsMs.filter((_, i) => sync.pairsAtS[i] >= from) };
 }

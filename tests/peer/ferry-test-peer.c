@@ -64,6 +64,7 @@ typedef struct
   gchar *offer_template;        /* its contents */
   gboolean bad_fingerprint;
   gboolean until_decoded;
+  gboolean no_decode;
   gdouble stop_after;
   gchar *origin;
   gchar *bundle_policy;
@@ -334,6 +335,7 @@ start_streams (Peer * peer)
     .audio_pt = peer->audio_pt,
     .video_pt = peer->video_pt,
     .video_first = peer->video_first,
+    .no_decode = peer->no_decode,
     .offer_ready = send_play_stream,
     .user_data = peer,
   };
@@ -656,6 +658,7 @@ run_whep (Peer * peer)
   config.bundle_policy = peer->bundle_policy;
   config.trickle = peer->trickle;
   config.delete_after = peer->delete_after;
+  config.no_decode = peer->no_decode;
   config.ended = on_whep_ended;
   config.trace = whep_trace;
   config.user_data = peer;
@@ -755,6 +758,9 @@ parse_options (Peer * peer, int *argc, char ***argv)
     {"until-decoded", 0, 0, G_OPTION_ARG_NONE, &peer->until_decoded,
         "End the run as soon as every stream has ended or decoded 15 video "
           "frames and 0.5 s of audio (of the m-lines it offered)", NULL},
+    {"no-decode", 0, 0, G_OPTION_ARG_NONE, &peer->no_decode,
+        "Decode nothing: count RTP packets only, for many streams per "
+          "process (bench/)", NULL},
     {"bad-fingerprint", 0, 0, G_OPTION_ARG_NONE, &peer->bad_fingerprint,
         "Send an a=fingerprint that does not match the DTLS certificate "
           "(WCS only)", NULL},
@@ -823,6 +829,11 @@ parse_options (Peer * peer, int *argc, char ***argv)
   }
   if (!(peer->seconds > 0) || peer->seconds > 24 * 3600) {
     g_printerr ("--seconds must be > 0\n");
+    return FALSE;
+  }
+  if (peer->no_decode && peer->until_decoded) {
+    /* nothing would ever count as decoded */
+    g_printerr ("--no-decode and --until-decoded exclude each other\n");
     return FALSE;
   }
   if (peer->no_audio && peer->no_video) {

@@ -7,6 +7,14 @@
  *   (after webrtcbin's jitterbuffer), to tell whether they run on monotonically
  *   across a source outage on the server.
  *
+ * Without decoding (peer_media_set_decode FALSE, --no-decode):
+ *
+ *   webrtcbin src_%u ─► fakesink        with only the RTP probe on the src pad
+ *
+ *   so a stream costs ICE, DTLS, SRTP and the jitterbuffer and nothing more: the
+ *   benchmark (bench/) runs dozens of streams in one process, and H.264 decoding
+ *   would cost more per stream than the server it measures.
+ *
  * Threads: peer_media_link_pad runs on the streaming thread that announced
  * the pad; adding, linking and syncing new downstream elements there is
  * fine, only the pipeline's own state changes belong to the main context.
@@ -40,6 +48,8 @@ typedef struct
 struct _PeerMedia
 {
   gchar *id;                    /* for log lines */
+  gint64 created_us;            /* monotonic; firstVideoRtpMs counts from here */
+  gboolean decode;              /* set before the pipeline runs, then only read */
 
   GMutex lock;                  /* protects everything below */
   guint64 video_frames;
@@ -49,6 +59,7 @@ struct _PeerMedia
   gint video_height;
   GPtrArray *errors;            /* gchar* */
   RtpTrack rtp[2];              /* [0] video, [1] audio */
+  gint64 first_video_rtp_us;    /* monotonic; 0 = no video packet yet */
   PeerSync *sync;               /* sync marks seen by both chains */
 };
 
@@ -90,6 +101,8 @@ peer_media_new (const gchar * id)
     g_once_init_leave (&once, 1);
   }
   self->id = g_strdup (id);
+  self->created_us = g_get_monotonic_time ();
+  self->decode = TRUE;
   self->errors = g_ptr_array_new_with_free_func (g_free);
   self->sync = peer_sync_new ();
   g_mutex_init (&self->lock);
@@ -106,6 +119,12 @@ void
 peer_media_unref (PeerMedia * media)
 {
   g_atomic_rc_box_release_full (media, peer_media_free);
+}
+
+void
+peer_media_set_decode (PeerMedia * self, gboolean decode)
+{
+  self->decode = decode;
 }
 
 void
@@ -280,6 +299,8 @@ on_rtp (GstPad * pad, GstPadProbeInfo * info, gpointer data)
   ssrc = GST_READ_UINT32_BE (h + 8);
   g_mutex_lock (&cp->media->lock);
   t = &cp->media->rtp[cp->video ? 0 : 1];
+  if (cp->video && cp->media->first_video_rtp_us == 0)
+    cp->media->first_video_rtp_us = g_get_monotonic_time ();
   if (t->have && ssrc != t->ssrc) {
     t->ssrc_changes++;
   } else if (t->have) {
@@ -378,6 +399,34 @@ fail:
       gst_object_unref (gst_object_ref_sink (el[i]));
 }
 
+/* Without decoding: @pad straight into a fakesink, counted by the RTP probe
+ * alone (no queue: the fakesink does nothing that could hold webrtcbin up).
+ * streaming thread */
+static void
+link_count_only (PeerMedia * self, GstBin * bin, GstPad * pad, gboolean video)
+{
+  GstElement *sink = make (self, "fakesink");
+  g_autoptr (GstPad) sinkpad = NULL;
+  ChainProbe *cp;
+
+  if (sink == NULL)
+    return;
+  /* added into a running pipeline: no preroll wait, no clock sync; and no
+   * last-sample ref kept on a buffer nobody looks at */
+  g_object_set (sink, "sync", FALSE, "async", FALSE, "enable-last-sample",
+      FALSE, NULL);
+  gst_bin_add (bin, sink);
+  cp = g_new0 (ChainProbe, 1);
+  cp->media = peer_media_ref (self);
+  cp->video = video;
+  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, on_rtp, cp,
+      chain_probe_free);
+  gst_element_sync_state_with_parent (sink);
+  sinkpad = gst_element_get_static_pad (sink, "sink");
+  if (GST_PAD_LINK_FAILED (gst_pad_link (pad, sinkpad)))
+    peer_media_add_error (self, "could not link a webrtcbin src pad");
+}
+
 /* Pads we have no decoder for go to a fakesink, so they cannot stall
  * webrtcbin with not-linked.
  * streaming thread */
@@ -419,10 +468,16 @@ peer_media_link_pad (PeerMedia * self, GstBin * bin, GstPad * pad)
 
   if (g_strcmp0 (media, "video") == 0 && encoding != NULL &&
       g_ascii_strcasecmp (encoding, "H264") == 0) {
-    link_decode_chain (self, bin, pad, TRUE);
+    if (self->decode)
+      link_decode_chain (self, bin, pad, TRUE);
+    else
+      link_count_only (self, bin, pad, TRUE);
   } else if (g_strcmp0 (media, "audio") == 0 && encoding != NULL &&
       g_ascii_strcasecmp (encoding, "OPUS") == 0) {
-    link_decode_chain (self, bin, pad, FALSE);
+    if (self->decode)
+      link_decode_chain (self, bin, pad, FALSE);
+    else
+      link_count_only (self, bin, pad, FALSE);
   } else {
     g_autofree gchar *msg = g_strdup_printf ("unexpected media %s/%s",
         media ? media : "?", encoding ? encoding : "?");
@@ -538,6 +593,14 @@ peer_media_add_to_json (PeerMedia * self, JsonBuilder * b)
   add_int (b, "audioSamples", self->audio_samples);
   add_int (b, "videoWidth", self->video_width);
   add_int (b, "videoHeight", self->video_height);
+  /* ms from the stream's creation (the peer's start) to its first video packet
+   * out of the jitterbuffer (so including its latency): join to first video */
+  json_builder_set_member_name (b, "firstVideoRtpMs");
+  if (self->first_video_rtp_us != 0)
+    json_builder_add_double_value (b,
+        (self->first_video_rtp_us - self->created_us) / 1000.0);
+  else
+    json_builder_add_null_value (b);
   json_builder_set_member_name (b, "rtp");
   json_builder_begin_object (b);
   for (i = 0; i < 2; i++) {

@@ -20,6 +20,12 @@ PeerMedia *peer_media_new (const gchar * id);
 PeerMedia *peer_media_ref (PeerMedia * media);
 void peer_media_unref (PeerMedia * media);
 
+/* main context, before the pipeline runs: FALSE links every H.264/Opus pad
+ * straight to a fakesink with only the RTP counters (no depayloader, no
+ * decoder: videoFrames, audioSamples, the video size and sync stay 0).
+ * Default TRUE. */
+void peer_media_set_decode (PeerMedia * media, gboolean decode);
+
 /* any thread */
 void peer_media_add_error (PeerMedia * media, const gchar * what);
 
@@ -36,7 +42,8 @@ void peer_media_watch_lip_sync (PeerMedia * media, GstElement * pipeline,
 void peer_media_get_counts (PeerMedia * media, guint64 * video_frames,
     guint64 * audio_samples);
 
-/* adds videoFrames, audioSamples, videoWidth, videoHeight, rtp (per track: packets,
+/* adds videoFrames, audioSamples, videoWidth, videoHeight, firstVideoRtpMs (ms from
+ * peer_media_new to the first video RTP packet, or null), rtp (per track: packets,
  * seqGaps, seqBackwards, tsBackwards, maxTsJump, ssrcChanges) and errors to the
  * object being built in @b; any thread */
 void peer_media_add_to_json (PeerMedia * media, JsonBuilder * b);

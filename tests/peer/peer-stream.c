@@ -561,6 +561,8 @@ peer_stream_start (PeerStream * self, const PeerStreamConfig * config,
       G_CALLBACK (on_negotiation_needed), self);
   g_signal_connect (webrtc, "pad-added", G_CALLBACK (on_pad_added), self);
   peer_media_watch_lip_sync (self->media, pipeline, webrtc);
+  /* before PLAYING: pad-added reads it on a streaming thread */
+  peer_media_set_decode (self->media, !config->no_decode);
   g_signal_connect (webrtc, "notify::ice-connection-state",
       G_CALLBACK (on_ice_state), self);
   g_signal_connect (webrtc, "notify::connection-state",

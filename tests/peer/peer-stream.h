@@ -38,6 +38,7 @@ typedef struct
   gint audio_pt;                /* Opus payload type offered; 0 = 111 */
   gint video_pt;                /* H.264 payload type offered; 0 = 102 */
   gboolean video_first;         /* video m-line before audio */
+  gboolean no_decode;           /* count RTP only, decode nothing (peer-media.h) */
   PeerStreamOfferFunc offer_ready;
   PeerStreamCandidateFunc candidate;    /* optional: NULL gathers silently */
   PeerStreamStateFunc state_changed;    /* optional */

@@ -569,6 +569,7 @@ peer_whep_session_start (PeerWhepSession * self, const PeerWhepConfig * config)
     .audio = config->audio,
     .video = config->video,
     .bundle_policy = config->bundle_policy,
+    .no_decode = config->no_decode,
     .offer_ready = on_offer,
     .candidate = config->trickle ? on_candidate : NULL,
     .state_changed = on_state,

@@ -37,6 +37,7 @@ typedef struct
   const gchar *bundle_policy;
   gboolean trickle;             /* PATCH the gathered candidates */
   gdouble delete_after;         /* s after ICE connected; < 0: never */
+  gboolean no_decode;           /* count RTP only (PeerStreamConfig) */
   PeerWhepEndedFunc ended;
   PeerWhepTraceFunc trace;      /* optional */
   gpointer user_data;

@@ -23,8 +23,10 @@ fi
 ninja -C $build || { echo "build failed"; echo "0 passed, 1 failed"; exit 1; }
 
 # Sanitizers: leaks are errors (minus process-lifetime allocations of library
-# constructors and interned strings, see tests/lsan.supp); UB aborts.
-export ASAN_OPTIONS=detect_leaks=1:fast_unwind_on_malloc=0:abort_on_error=0
+# constructors and interned strings, see tests/lsan.supp); UB aborts. A GLib critical
+# (fatal here) traps, and ASan then prints the stack that logged it: a rare critical
+# in a log is otherwise a line with no caller.
+export ASAN_OPTIONS=detect_leaks=1:fast_unwind_on_malloc=0:abort_on_error=0:handle_sigtrap=1:handle_abort=1
 export LSAN_OPTIONS=suppressions=$repo/tests/lsan.supp:print_suppressions=0
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 export G_DEBUG=fatal-criticals

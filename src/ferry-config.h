@@ -53,6 +53,9 @@ typedef struct
   guint rtcp_timeout_s;         /* a connected client silent this long is gone */
   guint gather_timeout_ms;      /* upper bound on waiting for all local candidates */
   guint ping_interval_s;        /* server ping to WCS clients; 0 = never */
+  guint gop_cache_kb;           /* fast start: cache the GOP up to this size; 0 = off */
+  guint gop_cache_ms;           /* … and up to this duration */
+  guint gop_cache_send_kbps;    /* pace of the cached GOP to a joining viewer; 0 = unpaced */
   guint ping_misses;            /* unanswered pings in a row before a client is
                                  * dropped; 0 = never drop */
 } FerryConfig;

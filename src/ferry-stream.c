@@ -2,6 +2,7 @@
  * pull object. Its connection to the origin is in ferry-stream-source.c. Main context
  * only. */
 #include "ferry-stream-private.h"
+#include "ferry-gop-cache.h"
 #include "ferry-errors.h"
 #include "ferry-invoke.h"
 #include "ferry-registry.h"
@@ -310,6 +311,14 @@ ferry_stream_start (FerryStream *self, GError **error)
   if (!ferry_ingest_build (GST_BIN (self->pipeline), self->id, &opts,
           &self->ingest, error))
     return FALSE;
+  {
+    const FerryConfig *config = ferry_app_get_config (self->app);
+    /* Fast start (ferry-gop-cache.h): on what viewers get, re-encoded or not. */
+    if (self->ingest.video_tee && config->gop_cache_kb > 0)
+      ferry_gop_cache_install (self->ingest.video_tee,
+          (gsize) config->gop_cache_kb * 1024,
+          (GstClockTime) config->gop_cache_ms * GST_MSECOND);
+  }
 
   bus = gst_pipeline_get_bus (GST_PIPELINE (self->pipeline));
   self->bus_source = gst_bus_create_watch (bus);
@@ -531,6 +540,26 @@ ferry_stream_to_json (FerryStream *self)
       json_builder_set_member_name (b, "transcodeInfo");
       json_builder_add_string_value (b, "the source has B-frames; "
           FERRY_TRANSCODING_DISABLED);
+    }
+  }
+  {
+    FerryGopCache *gop = ferry_gop_cache_get (self->ingest.video_tee);
+    FerryGopCacheStats st;
+
+    if (gop != NULL && self->pipeline != NULL) {
+      /* Ferry extension (docs/api.md): what a joining viewer starts from */
+      ferry_gop_cache_get_stats (gop, &st);
+      json_builder_set_member_name (b, "gopCache");
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "frames");
+      json_builder_add_int_value (b, st.frames);
+      json_builder_set_member_name (b, "bytes");
+      json_builder_add_int_value (b, st.bytes);
+      json_builder_set_member_name (b, "durationMs");
+      json_builder_add_int_value (b, st.duration / GST_MSECOND);
+      json_builder_set_member_name (b, "fastStarts");
+      json_builder_add_int_value (b, st.starts);
+      json_builder_end_object (b);
     }
   }
   json_builder_set_member_name (b, "record");

@@ -26,6 +26,7 @@ typedef struct
   gint state;                   /* atomic */
   gboolean bframes;             /* B-frames seen */
   GstClockTime last_pts;
+  GstClockTime last_key_pts;    /* the last source keyframe announced to the encoder */
 } Switch;
 
 static Switch *
@@ -143,7 +144,11 @@ pass_cb (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
 /* Streaming thread: the re-encoding leg sees buffers only once it is active, from a
  * keyframe on. Each source keyframe is announced to the encoder (through the decoder,
  * which passes serialized events on in order) so that the re-encoded GOP follows the
- * source's: viewers joining get a keyframe as soon as they would have without it. */
+ * source's: viewers joining get a keyframe as soon as they would have without it. FLV
+ * flags scene-cut I-frames as keyframes too: one that comes within KEY_MIN_GAP of the
+ * last announced keyframe is not announced (a flash each second right after the IDR
+ * doubled the keyframes viewers got, and the bitrate they cost). */
+#define KEY_MIN_GAP (500 * GST_MSECOND)
 static GstPadProbeReturn
 encode_cb (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
 {
@@ -160,6 +165,11 @@ encode_cb (GstPad *pad, GstPadProbeInfo *info, gpointer user_data)
   buf = GST_PAD_PROBE_INFO_BUFFER (info);
   if (GST_BUFFER_FLAG_IS_SET (buf, GST_BUFFER_FLAG_DELTA_UNIT))
     return GST_PAD_PROBE_OK;
+  if (GST_BUFFER_PTS_IS_VALID (buf) && GST_CLOCK_TIME_IS_VALID (s->last_key_pts)
+      && GST_BUFFER_PTS (buf) >= s->last_key_pts
+      && GST_BUFFER_PTS (buf) - s->last_key_pts < KEY_MIN_GAP)
+    return GST_PAD_PROBE_OK;
+  s->last_key_pts = GST_BUFFER_PTS (buf);
   seg = gst_pad_get_sticky_event (pad, GST_EVENT_SEGMENT, 0);
   if (seg) {
     const GstSegment *segment;
@@ -258,6 +268,7 @@ ferry_transcode_build (GstBin *bin, const char *id, GstElement *h264_tee,
   s->refs = 1;
   s->policy = opts->policy;
   s->last_pts = GST_CLOCK_TIME_NONE;
+  s->last_key_pts = GST_CLOCK_TIME_NONE;
   s->state = opts->policy == FERRY_TRANSCODE_ALWAYS ? STATE_WANTED : STATE_PASS;
   /* The passthrough leg is linked first: the tee pushes to it first, so a switch never
    * hands a frame to both legs or to neither. */

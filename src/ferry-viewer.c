@@ -9,6 +9,7 @@
 #include "ferry-viewer.h"
 #include "ferry-branch.h"
 #include "ferry-errors.h"
+#include "ferry-gop-cache.h"
 #include "ferry-ingest.h"
 #include "ferry-invoke.h"
 #include "ferry-sdp.h"
@@ -48,6 +49,8 @@ struct _FerryViewer
   GSource *gather_timeout;
   GSource *ice_timeout;
   GstPad *audio_sink;           /* owned: webrtcbin's audio sink pad, or NULL */
+  FerryGate *video_gate;        /* owned: video starts when connected (fast start) */
+  FerryGate *audio_gate;        /* owned: audio starts when connected, live */
   GSource *caps_wait;           /* polls for its caps before the answer is made */
   gint64 caps_wait_until;       /* monotonic µs */
 };
@@ -63,6 +66,8 @@ ferry_viewer_dispose (GObject *object)
   ferry_clear_source (&self->ice_timeout);
   ferry_clear_source (&self->caps_wait);
   g_clear_object (&self->audio_sink);
+  g_clear_pointer (&self->video_gate, ferry_gate_unref);
+  g_clear_pointer (&self->audio_gate, ferry_gate_unref);
   g_clear_object (&self->stream);
   g_clear_object (&self->rtpbin);
   g_clear_object (&self->bin);
@@ -463,6 +468,11 @@ on_connection_state (gpointer data, const GstStructure *unused)
       return;
     }
     self->playing_sent = TRUE;
+    /* Video from now on, from the cached keyframe (ferry-gop-cache.h). */
+    if (self->video_gate)
+      ferry_gate_open (self->video_gate);
+    if (self->audio_gate)
+      ferry_gate_open (self->audio_gate);
     ferry_clear_source (&self->ice_timeout);
     /* Connecting counts as the first sign of life: a client that dies before its first
      * RTCP must time out too (the ICE timeout no longer covers it). */
@@ -542,9 +552,11 @@ notify_connection_cb (GObject *webrtc, GParamSpec *pspec, gpointer user_data)
 /* ------------------------------------------------------------------------- */
 /* Branch construction (main context).                                       */
 
-/*   [bin viewer-ID:  <kind>_sink (ghost) → queue → pay(pt from the offer) → webrtc.sink_N] */
+/*   [bin viewer-ID:  <kind>_sink (ghost; video: the fast-start gate) → queue → pay(pt from the offer)
+ *                    → webrtc.sink_N] */
 static gboolean
-add_track (FerryViewer *self, const char *kind, GError **error)
+add_track (FerryViewer *self, const char *kind, GstElement *tee,
+    GError **error)
 {
   gboolean video = g_str_equal (kind, "video");
   gint pt = video ? self->info.h264_pt : self->info.opus_pt;
@@ -570,8 +582,10 @@ add_track (FerryViewer *self, const char *kind, GError **error)
    * last buffer in and the last one out, so after a source outage the first keyframe of
    * the returning source "fills" an empty queue by the length of the outage, and the
    * next buffer of the burst that follows a reconnect leaked it. Chromium then waited a
-   * whole GOP for the next IDR (seen: 2.6 s instead of 0.5 s to resume). */
-  g_object_set (queue, "leaky", 2, "max-size-buffers", video ? 120 : 100,
+   * whole GOP for the next IDR (seen: 2.6 s instead of 0.5 s to resume). Video is gated
+   * until the viewer is connected and then starts with the cached GOP in one go, which
+   * must fit whole: 12 s at 60 fps, plus room. */
+  g_object_set (queue, "leaky", 2, "max-size-buffers", video ? 1024 : 100,
       "max-size-bytes", 0, "max-size-time", (guint64) 0, NULL);
   g_object_set (pay, "pt", pt, NULL);
   gst_bin_add_many (GST_BIN (self->bin), queue, pay, NULL);
@@ -618,6 +632,25 @@ add_track (FerryViewer *self, const char *kind, GError **error)
   gst_object_unref (sink);
 
   ferry_branch_add_sink (self->bin, ghost_name, queue);
+  {
+    g_autoptr (GstPad) ghost = gst_element_get_static_pad (self->bin, ghost_name);
+    g_autoptr (GstPad) target = gst_element_get_static_pad (queue, "sink");
+    g_autoptr (GstPad) queue_src = gst_element_get_static_pad (queue, "src");
+
+    if (video) {
+      self->video_gate = ferry_gate_new (ferry_gop_cache_get (tee),
+          ghost, target);
+      ferry_gate_pace (self->video_gate, queue_src,
+          ferry_app_get_config (self->app)->gop_cache_send_kbps);
+    } else {
+      /* Audio too waits for the connection, then starts live. Let through, it piled
+       * up in the queue during the DTLS handshake and left in a burst up to 2 s stale:
+       * the first sender report (taken before the handshake) and the later ones then
+       * mapped RTP time 2.3 s apart, and the C peer dropped its jitterbuffer's sync
+       * until the mapping came back (A/V offsets of 50-100 ms for up to 7 s). */
+      self->audio_gate = ferry_gate_new (NULL, ghost, target);
+    }
+  }
   return TRUE;
 }
 
@@ -688,11 +721,11 @@ ferry_viewer_attach (FerryViewer *self, FerryStream *stream, GError **error)
 
   /* Tracks in the offer's order, so the transceivers line up with its m-lines. */
   if (audio && (!video || self->info.audio_mline < self->info.video_mline)) {
-    if (!add_track (self, "audio", &local) || (video
-            && !add_track (self, "video", &local)))
+    if (!add_track (self, "audio", atee, &local) || (video
+            && !add_track (self, "video", vtee, &local)))
       goto fail;
-  } else if (!add_track (self, "video", &local) || (audio
-          && !add_track (self, "audio", &local)))
+  } else if (!add_track (self, "video", vtee, &local) || (audio
+          && !add_track (self, "audio", atee, &local)))
     goto fail;
 
   g_signal_connect (self->webrtc, "notify::ice-gathering-state",

@@ -99,6 +99,16 @@ pass=${pass:-0}
 fail=$(( ${fail:-0} + ${cancelled:-0} ))
 if [ $rc -ne 0 ] && [ "$fail" -eq 0 ]; then fail=1; fi  # killed, or failed outside a test
 
+# A failed run in CI keeps only stdout: show what the sanitizers and GLib said, with the
+# stacks, from any process's log.
+if [ $rc -ne 0 ]; then
+  grep -rlE 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:|-CRITICAL \*\*' \
+      "$E2E_ARTIFACTS" 2>/dev/null | head -5 | while read -r f; do
+    echo "== ${f#$E2E_ARTIFACTS/}"
+    grep -m1 -A60 -E 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:|-CRITICAL \*\*' "$f"
+  done
+fi
+
 if [ $rc -eq 0 ] && [ "${E2E_KEEP_LOGS:-0}" != 1 ]; then
   rm -rf "$E2E_ARTIFACTS"
 else

@@ -56,6 +56,7 @@ ferry_config_new_default (void)
   self->gop_cache_kb = 8192;
   self->gop_cache_ms = 12000;
   self->gop_cache_send_kbps = 20000;
+  self->nack_history = 512;
   self->ping_interval_s = 10;
   self->ping_misses = 3;
   return self;
@@ -133,6 +134,7 @@ static const KeySpec keys[] = {
   UINT_KEY ("webrtc", "gop-cache-kb", gop_cache_kb, 0, 1048576),
   UINT_KEY ("webrtc", "gop-cache-ms", gop_cache_ms, 100, 600000),
   UINT_KEY ("webrtc", "gop-cache-send-kbps", gop_cache_send_kbps, 0, 10000000),
+  UINT_KEY ("webrtc", "nack-history", nack_history, 0, 32767),
   UINT_KEY ("webrtc", "rtcp-timeout", rtcp_timeout_s, 2, 3600),
   UINT_KEY ("webrtc", "port-min", port_min, 0, 65535),
   UINT_KEY ("webrtc", "port-max", port_max, 0, 65535),

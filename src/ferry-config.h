@@ -56,6 +56,8 @@ typedef struct
   guint gop_cache_kb;           /* fast start: cache the GOP up to this size; 0 = off */
   guint gop_cache_ms;           /* … and up to this duration */
   guint gop_cache_send_kbps;    /* pace of the cached GOP to a joining viewer; 0 = unpaced */
+  guint nack_history;           /* video RTP packets kept per viewer for retransmission
+                                 * on NACK; 0 = no NACK/RTX */
   guint ping_misses;            /* unanswered pings in a row before a client is
                                  * dropped; 0 = never drop */
 } FerryConfig;

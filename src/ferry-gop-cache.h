@@ -11,12 +11,14 @@
  *
  * A gate on a viewer's branch drops video until the viewer's DTLS is up (frames sent
  * before that are lost anyway), then, on the next live frame, sends the cached frames
- * ahead of it, re-timed into the last FERRY_GOP_CACHE_SQUEEZE before that frame: the
- * decoder gets the keyframe and every frame that depends on it at once, and the picture
- * catches up to live in a fraction of a second, with nothing added to the latency. A
- * pacer on the branch's queue spreads the cached frames over time ([webrtc]
- * gop-cache-send-kbps) so that they are not one burst. A gate without a cache (audio,
- * or gop-cache-kb = 0) only holds its track back until the viewer is connected.
+ * ahead of it: the decoder gets the keyframe and every frame that depends on it at once,
+ * and the picture catches up to live in a fraction of a second. A pacer on the branch's
+ * queue spreads the cached frames over time ([webrtc] gop-cache-send-kbps) so that they
+ * are not one burst a receiver's socket overflows with, and they are re-timed to when
+ * the pacer sends them (ending just before the live frame), so that their RTP timestamps
+ * agree with their arrival. Unpaced, they are squeezed into the last
+ * FERRY_GOP_CACHE_SQUEEZE before the live frame. A gate without a cache (audio, or
+ * gop-cache-kb = 0) only holds its track back until the viewer is connected.
  *
  * Threads: the cache probe runs on the thread that feeds the tee, the gate probe on the
  * tee's (the same one); both take the cache's lock only to add or copy refs. Install

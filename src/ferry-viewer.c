@@ -625,6 +625,14 @@ add_track (FerryViewer *self, const char *kind, GstElement *tee,
     g_object_set (trans, "direction",
         GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_SENDONLY, "codec-preferences",
         prefs, NULL);
+    /* NACK: webrtcbin then answers "nack" and the offer's RTX payload type, and puts an
+     * rtprtxsend before the sender (its history sized in on_deep_element_added). Loss
+     * on a viewer's path, or a receiver whose socket overflows while the cached GOP
+     * arrives, then costs a resent packet instead of a broken picture until the next
+     * keyframe, which for a passthrough stream may be seconds away. Video only: audio
+     * conceals a lost packet, and Chromium offers no NACK for Opus. */
+    if (video && ferry_app_get_config (self->app)->nack_history > 0)
+      g_object_set (trans, "do-nack", TRUE, NULL);
     gst_object_unref (trans);
   }
   if (!video)
@@ -652,6 +660,45 @@ add_track (FerryViewer *self, const char *kind, GstElement *tee,
     }
   }
   return TRUE;
+}
+
+/* Whichever thread adds it (webrtcbin's, while it applies the answer): the history of
+ * the retransmission sender. Its default, 100 packets, is half a second at 2 Mbit/s
+ * and a few milliseconds of a cached-GOP burst; by RTP time (max-size-time) it would be
+ * worse, since the burst spans seconds of RTP time in a few hundred milliseconds. */
+static void
+on_deep_element_added (GstBin *bin, GstBin *sub, GstElement *element,
+    gpointer data)
+{
+  GstElementFactory *f = gst_element_get_factory (element);
+
+  /* the size comes as the data, so that this thread touches no viewer */
+  if (f && g_str_equal (GST_OBJECT_NAME (f), "rtprtxsend"))
+    g_object_set (element, "max-size-packets", GPOINTER_TO_UINT (data),
+        "max-size-time", 0, NULL);
+}
+
+/* main context: what NACK cost this viewer, for the log */
+static void
+log_retransmissions (FerryViewer *self)
+{
+  g_autoptr (GstIterator) it = NULL;
+  GValue v = G_VALUE_INIT;
+
+  if (self->bin == NULL)
+    return;
+  it = gst_bin_iterate_all_by_element_factory_name (GST_BIN (self->bin),
+      "rtprtxsend");
+  while (gst_iterator_next (it, &v) == GST_ITERATOR_OK) {
+    guint requests = 0, packets = 0;
+
+    g_object_get (g_value_get_object (&v), "num-rtx-requests", &requests,
+        "num-rtx-packets", &packets, NULL);
+    GST_INFO ("viewer %s: %u packets resent for %u NACKed", self->id, packets,
+        requests);
+    g_value_reset (&v);
+  }
+  g_value_unset (&v);
 }
 
 static void
@@ -728,6 +775,9 @@ ferry_viewer_attach (FerryViewer *self, FerryStream *stream, GError **error)
           && !add_track (self, "audio", atee, &local)))
     goto fail;
 
+  g_signal_connect (self->bin, "deep-element-added",
+      G_CALLBACK (on_deep_element_added),
+      GUINT_TO_POINTER (ferry_app_get_config (self->app)->nack_history));
   g_signal_connect (self->webrtc, "notify::ice-gathering-state",
       G_CALLBACK (notify_gathering_cb), self);
   g_signal_connect (self->webrtc, "notify::connection-state",
@@ -832,7 +882,11 @@ ferry_viewer_close (FerryViewer *self, const char *status, const char *info)
   ferry_clear_source (&self->ice_timeout);
   ferry_clear_source (&self->caps_wait);
   ferry_clear_source (&self->liveness);
+  log_retransmissions (self);
   /* Signals keep coming during teardown: disconnect first (webrtcbin's own test). */
+  if (self->bin)
+    g_signal_handlers_disconnect_by_func (self->bin, on_deep_element_added,
+        GUINT_TO_POINTER (ferry_app_get_config (self->app)->nack_history));
   if (self->webrtc)
     g_signal_handlers_disconnect_by_data (self->webrtc, self);
   if (self->rtpbin)

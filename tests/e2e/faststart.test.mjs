@@ -10,7 +10,7 @@ import { startOrigin, startPublisher } from './lib/rtmp.mjs';
 import { launchBrowser, closeBrowser, inboundStats } from './lib/browser.mjs';
 import { openSdkPage, startSdkServer } from './lib/sdk-page.mjs';
 import { startPeer, settledOffsets, streamReport } from './lib/peer.mjs';
-import { sleep, waitFor } from './lib/util.mjs';
+import { sleep, udpReceiveDrops, waitFor } from './lib/util.mjs';
 
 const GOP_S = 10;
 const LONG_GOP = ['-g', String(GOP_S * 30), '-keyint_min', String(GOP_S * 30), '-sc_threshold', '0'];
@@ -101,16 +101,23 @@ test('the C peer joining mid-GOP decodes from the cached keyframe; RTP timestamp
     // Joins 1-5 s into the GOP for 4 s of play: a peer that waited for the next keyframe
     // (more than 5 s away) decodes nothing.
     const g = await midGop('long', 1000, (GOP_S - 5) * 1000);
-    const res = await startPeer({ url: ferry.wsUrl, names: ['long'], seconds: 4, extraArgs: ['--full-duration'] }).result;
+    // A jitterbuffer of 1 s: time for the resends of what the kernel dropped, since this
+    // peer runs under ASan and falls behind during the cached GOP.
+    const drops0 = udpReceiveDrops();
+    const res = await startPeer({ url: ferry.wsUrl, names: ['long'], seconds: 4, extraArgs: ['--full-duration', '--latency', '1000'] }).result;
+    const kernelDrops = udpReceiveDrops() - drops0;
     const s = streamReport(res, 'long');
-    runs.push({ intoGopMs: g.durationMs, cachedFrames: g.frames, videoFrames: s.videoFrames, keyframes: s.videoKeyframes, firstVideoRtpMs: s.firstVideoRtpMs, rtp: s.rtp.video });
+    runs.push({ intoGopMs: g.durationMs, cachedFrames: g.frames, videoFrames: s.videoFrames, keyframes: s.videoKeyframes, firstVideoRtpMs: s.firstVideoRtpMs, rtp: s.rtp.video, rtx: s.rtx, kernelDrops });
     t.diagnostic(`join ${i}: ${JSON.stringify(runs[i])}`);
     assert.ok(s.videoFrames > 0, `nothing decoded ${g.durationMs} ms into the GOP: ${JSON.stringify(s)}`);
     // The cached frames and then the live ones: at least what was cached at the join.
     assert.ok(s.videoFrames >= g.frames, `${s.videoFrames} frames decoded, ${g.frames} were cached`);
     assert.equal(s.rtp.video.tsBackwards, 0, JSON.stringify(s.rtp.video));
     assert.equal(s.rtp.video.seqBackwards, 0, JSON.stringify(s.rtp.video));
-    assert.equal(s.rtp.video.seqGaps, 0, JSON.stringify(s.rtp.video));
+    // Ferry's sequence runs on without a hole: what is missing after the jitterbuffer
+    // (and after NACK) is no more than what the peer's own socket dropped (its kernel
+    // counts them; CI saw 140 such gaps before pacing and NACK, none of them Ferry's).
+    assert.ok(s.rtp.video.seqGaps <= kernelDrops, JSON.stringify(runs[i]));
     assert.deepEqual(s.errors, []);
   }
   t.diagnostic(`joins: ${JSON.stringify(runs)}`);

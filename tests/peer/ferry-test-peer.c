@@ -65,6 +65,9 @@ typedef struct
   gboolean bad_fingerprint;
   gboolean until_decoded;
   gboolean no_decode;
+  gboolean no_nack;
+  gint drop_video_every;
+  gint latency_ms;
   gdouble stop_after;
   gchar *origin;
   gchar *bundle_policy;
@@ -336,6 +339,9 @@ start_streams (Peer * peer)
     .video_pt = peer->video_pt,
     .video_first = peer->video_first,
     .no_decode = peer->no_decode,
+    .no_nack = peer->no_nack,
+    .drop_video_every = MAX (peer->drop_video_every, 0),
+    .latency_ms = MAX (peer->latency_ms, 0),
     .offer_ready = send_play_stream,
     .user_data = peer,
   };
@@ -761,6 +767,15 @@ parse_options (Peer * peer, int *argc, char ***argv)
     {"no-decode", 0, 0, G_OPTION_ARG_NONE, &peer->no_decode,
         "Decode nothing: count RTP packets only, for many streams per "
           "process (bench/)", NULL},
+    {"no-nack", 0, 0, G_OPTION_ARG_NONE, &peer->no_nack,
+        "Offer no NACK/RTX for video (browsers do, and so does the peer by "
+          "default)", NULL},
+    {"drop-video-every", 0, 0, G_OPTION_ARG_INT, &peer->drop_video_every,
+        "Drop every Nth video RTP packet on arrival, as a lossy network "
+          "would (retransmissions pass)", "N"},
+    {"latency", 0, 0, G_OPTION_ARG_INT, &peer->latency_ms,
+        "Jitterbuffer latency, ms (default webrtcbin's 200): time for "
+          "retransmissions when this peer runs slowly (ASan)", "MS"},
     {"bad-fingerprint", 0, 0, G_OPTION_ARG_NONE, &peer->bad_fingerprint,
         "Send an a=fingerprint that does not match the DTLS certificate "
           "(WCS only)", NULL},

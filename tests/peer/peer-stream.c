@@ -467,7 +467,7 @@ restrict_ice (GstElement * webrtc, const gchar * address, GError ** error)
 
 static gboolean
 add_recv_transceiver (GstElement * webrtc, const gchar * caps_str,
-    GError ** error)
+    gboolean nack, GError ** error)
 {
   g_autoptr (GstCaps) caps = gst_caps_from_string (caps_str);
   g_autoptr (GstWebRTCRTPTransceiver) trans = NULL;
@@ -479,6 +479,10 @@ add_recv_transceiver (GstElement * webrtc, const gchar * caps_str,
         "add-transceiver failed for %s", caps_str);
     return FALSE;
   }
+  /* as a browser does for video: NACK lost packets, take the resends as RTX, and the
+   * jitterbuffer waits for them (webrtcbin turns on its do-retransmission) */
+  if (nack)
+    g_object_set (trans, "do-nack", TRUE, NULL);
   return TRUE;
 }
 
@@ -543,16 +547,18 @@ peer_stream_start (PeerStream * self, const PeerStreamConfig * config,
     return FALSE;
   }
   g_object_set (webrtc, "bundle-policy", policy, NULL);
+  if (config->latency_ms > 0)
+    g_object_set (webrtc, "latency", config->latency_ms, NULL);
   if (!restrict_ice (webrtc, config->ice_address, error))
     return FALSE;
   /* audio first, then video: the m-line order Chromium and Firefox offer */
   if (config->video_first && config->video &&
-      !add_recv_transceiver (webrtc, video_caps, error))
+      !add_recv_transceiver (webrtc, video_caps, !config->no_nack, error))
     return FALSE;
-  if (config->audio && !add_recv_transceiver (webrtc, audio_caps, error))
+  if (config->audio && !add_recv_transceiver (webrtc, audio_caps, FALSE, error))
     return FALSE;
   if (!config->video_first && config->video &&
-      !add_recv_transceiver (webrtc, video_caps, error))
+      !add_recv_transceiver (webrtc, video_caps, !config->no_nack, error))
     return FALSE;
 
   /* connected before the state change, or the first negotiation-needed
@@ -561,8 +567,12 @@ peer_stream_start (PeerStream * self, const PeerStreamConfig * config,
       G_CALLBACK (on_negotiation_needed), self);
   g_signal_connect (webrtc, "pad-added", G_CALLBACK (on_pad_added), self);
   peer_media_watch_lip_sync (self->media, pipeline, webrtc);
+  if (config->drop_video_every > 0)
+    peer_media_drop_video (self->media, webrtc, config->drop_video_every,
+        config->video_pt > 0 ? config->video_pt : 102);
   /* before PLAYING: pad-added reads it on a streaming thread */
   peer_media_set_decode (self->media, !config->no_decode);
+  peer_media_set_prompt_nack (self->media, config->video && !config->no_nack);
   g_signal_connect (webrtc, "notify::ice-connection-state",
       G_CALLBACK (on_ice_state), self);
   g_signal_connect (webrtc, "notify::connection-state",
@@ -685,6 +695,8 @@ peer_stream_teardown (PeerStream * self)
     return;
   GST_INFO ("%s: teardown", self->id);
   g_signal_handlers_disconnect_by_data (self->webrtc, self);
+  /* the jitterbuffers' figures, before NULL takes the elements apart */
+  peer_media_collect (self->media);
   if (self->bus_source != NULL) {
     g_source_destroy (self->bus_source);
     g_clear_pointer (&self->bus_source, g_source_unref);

@@ -39,6 +39,9 @@ typedef struct
   gint video_pt;                /* H.264 payload type offered; 0 = 102 */
   gboolean video_first;         /* video m-line before audio */
   gboolean no_decode;           /* count RTP only, decode nothing (peer-media.h) */
+  gboolean no_nack;             /* offer no NACK/RTX for video (browsers do) */
+  guint drop_video_every;       /* drop every Nth video RTP packet on arrival; 0 = none */
+  guint latency_ms;             /* webrtcbin's jitterbuffer latency; 0 = its 200 ms */
   PeerStreamOfferFunc offer_ready;
   PeerStreamCandidateFunc candidate;    /* optional: NULL gathers silently */
   PeerStreamStateFunc state_changed;    /* optional */

@@ -131,3 +131,14 @@ export function request(method, url, body, { timeout = 5000, headers = {}, json 
     req.end();
   });
 }
+
+/**
+ * UDP datagrams the kernel dropped because a socket's receive buffer was full, so far, in
+ * this network namespace (/proc/net/snmp, Udp: RcvbufErrors). A receiver that is slower
+ * than what it is sent loses packets here, before any RTP code sees them.
+ */
+export function udpReceiveDrops() {
+  const rows = fs.readFileSync('/proc/net/snmp', 'utf8').split('\n').filter((l) => l.startsWith('Udp:'));
+  const names = rows[0].split(/\s+/);
+  return Number(rows[1].split(/\s+/)[names.indexOf('RcvbufErrors')]);
+}

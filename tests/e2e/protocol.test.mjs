@@ -268,7 +268,15 @@ test('answers follow the offer\'s m-lines (count, order, mids, payload types): a
         assert.deepEqual(answer.map((m) => [m.kind, m.mid]), offer.map((m) => [m.kind, m.mid]), id);
         for (const m of answer) {
           assert.equal(m.direction, 'sendonly', `${id} ${m.kind}`);
-          assert.equal(m.pts.length, 1, `${id} ${m.kind}: ${m.pts}`);
+          // One codec; video also has its RTX payload type (NACK resends, RFC 4588)
+          // pointing at it, when the offer has one.
+          const rtx = m.pts.slice(1);
+          if (m.kind === 'audio') assert.equal(m.pts.length, 1, `${id} audio: ${m.pts}`);
+          else assert.ok(rtx.length <= 1, `${id} video: ${m.pts}`);
+          for (const pt of rtx) {
+            assert.match(m.rtpmap[pt], /^rtx\/90000$/i, `${id} ${pt}`);
+            assert.equal(m.fmtp[pt], `apt=${m.pts[0]}`, `${id} ${pt}`);
+          }
           const enc = m.rtpmap[m.pts[0]];
           if (m.kind === 'audio') assert.match(enc, /^OPUS\/48000\/2$/i, id);
           else assert.match(enc, /^H264\/90000$/i, id);

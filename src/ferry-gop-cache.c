@@ -144,10 +144,11 @@ ferry_gop_cache_get_stats (FerryGopCache *self, FerryGopCacheStats *out)
 static GstBufferList *
 take_start (FerryGopCache *self, GstBuffer *live, guint64 bytes_per_s)
 {
-  GstClockTime at = GST_BUFFER_PTS (live), step, span;
+  GstClockTime at = GST_BUFFER_PTS (live), step = 0, span = 0;
   GstBufferList *list = NULL;
   guint n = 0;
   guint64 total = 0, sent = 0;
+  gboolean paced;
 
   if (!GST_CLOCK_TIME_IS_VALID (at))
     return NULL;
@@ -163,29 +164,27 @@ take_start (FerryGopCache *self, GstBuffer *live, guint64 bytes_per_s)
   }
   for (guint i = 0; i < n; i++)
     total += gst_buffer_get_size (g_ptr_array_index (self->frames, i));
-  if (n > 0 && bytes_per_s > 0 && total > 0) {
-    /* never before the stream's start: then the same schedule, compressed */
+  paced = bytes_per_s > 0 && total > 0;
+  if (paced)                    /* never before the stream's start: then compressed */
     span = MIN (gst_util_uint64_scale (total, GST_SECOND, bytes_per_s), at);
+  else if (n > 0)
+    step = MIN (MIN (GST_MSECOND, FERRY_GOP_CACHE_SQUEEZE / n), at / (n + 1));
+  if (n > 0) {
     list = gst_buffer_list_new_sized (n);
     for (guint i = 0; i < n; i++) {
       GstBuffer *copy = gst_buffer_copy (g_ptr_array_index (self->frames, i));
-      GstClockTime t = at - span + gst_util_uint64_scale (sent, span, total);
+      GstClockTime t, end;
 
-      sent += gst_buffer_get_size (copy);
+      if (paced) {
+        t = at - span + gst_util_uint64_scale (sent, span, total);
+        sent += gst_buffer_get_size (copy);
+        end = at - span + gst_util_uint64_scale (sent, span, total);
+      } else {
+        t = at - (n - i) * step;
+        end = t + step;
+      }
       GST_BUFFER_PTS (copy) = GST_BUFFER_DTS (copy) = t;
-      GST_BUFFER_DURATION (copy) = at - span +
-          gst_util_uint64_scale (sent, span, total) - t;
-      gst_buffer_list_add (list, copy);
-    }
-    self->starts++;
-  } else if (n > 0) {
-    step = MIN (GST_MSECOND, FERRY_GOP_CACHE_SQUEEZE / n);
-    step = MIN (step, at / (n + 1));
-    list = gst_buffer_list_new_sized (n);
-    for (guint i = 0; i < n; i++) {
-      GstBuffer *copy = gst_buffer_copy (g_ptr_array_index (self->frames, i));
-      GST_BUFFER_PTS (copy) = GST_BUFFER_DTS (copy) = at - (n - i) * step;
-      GST_BUFFER_DURATION (copy) = step;
+      GST_BUFFER_DURATION (copy) = end - t;
       gst_buffer_list_add (list, copy);
     }
     self->starts++;

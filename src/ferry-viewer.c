@@ -690,12 +690,12 @@ log_retransmissions (FerryViewer *self)
   it = gst_bin_iterate_all_by_element_factory_name (GST_BIN (self->bin),
       "rtprtxsend");
   while (gst_iterator_next (it, &v) == GST_ITERATOR_OK) {
-    guint requests = 0, packets = 0;
+    guint requests = 0, packets = 0, history = 0;
 
     g_object_get (g_value_get_object (&v), "num-rtx-requests", &requests,
-        "num-rtx-packets", &packets, NULL);
-    GST_INFO ("viewer %s: %u packets resent for %u NACKed", self->id, packets,
-        requests);
+        "num-rtx-packets", &packets, "max-size-packets", &history, NULL);
+    GST_INFO ("viewer %s: %u packets resent for %u NACKed (history %u)",
+        self->id, packets, requests, history);
     g_value_reset (&v);
   }
   g_value_unset (&v);
@@ -883,10 +883,8 @@ ferry_viewer_close (FerryViewer *self, const char *status, const char *info)
   ferry_clear_source (&self->caps_wait);
   ferry_clear_source (&self->liveness);
   log_retransmissions (self);
-  /* Signals keep coming during teardown: disconnect first (webrtcbin's own test). */
-  if (self->bin)
-    g_signal_handlers_disconnect_by_func (self->bin, on_deep_element_added,
-        GUINT_TO_POINTER (ferry_app_get_config (self->app)->nack_history));
+  /* Signals keep coming during teardown: disconnect first (webrtcbin's own test).
+   * (on_deep_element_added needs none: it touches nothing but the element.) */
   if (self->webrtc)
     g_signal_handlers_disconnect_by_data (self->webrtc, self);
   if (self->rtpbin)

@@ -624,18 +624,48 @@ add_jitterbuffer_stats (GstElement * jitterbuffer, guint64 * requested,
   gst_structure_free (stats);
 }
 
+/* The jitterbuffers' figures summed, plus what was collected before. Their "stats" take
+ * each jitterbuffer's own lock, so never under the media lock (a jitterbuffer's threads
+ * take that one in the probes): @steal lets the refs go (peer_media_collect), else they
+ * are copied. */
+static gpointer
+ref_copy (gconstpointer src, gpointer data)
+{
+  return gst_object_ref ((gpointer) src);
+}
+
+static void
+sum_rtx (PeerMedia * self, gboolean steal, guint64 * requested,
+    guint64 * recovered, guint64 * lost)
+{
+  g_autoptr (GPtrArray) jbs = NULL;
+
+  g_mutex_lock (&self->lock);
+  if (self->jitterbuffers != NULL)
+    jbs = steal ? g_steal_pointer (&self->jitterbuffers) :
+        g_ptr_array_copy (self->jitterbuffers, ref_copy, NULL);
+  *requested = self->rtx_requested;
+  *recovered = self->rtx_recovered;
+  *lost = self->lost;
+  g_mutex_unlock (&self->lock);
+  if (jbs != NULL) {
+    if (!steal)
+      g_ptr_array_set_free_func (jbs, gst_object_unref);
+    for (guint i = 0; i < jbs->len; i++)
+      add_jitterbuffer_stats (jbs->pdata[i], requested, recovered, lost);
+  }
+}
+
 void
 peer_media_collect (PeerMedia * self)
 {
-  g_autoptr (GPtrArray) jbs = NULL;
-  guint i;
+  guint64 requested, recovered, lost;
 
+  sum_rtx (self, TRUE, &requested, &recovered, &lost);
   g_mutex_lock (&self->lock);
-  jbs = g_steal_pointer (&self->jitterbuffers);
-  if (jbs != NULL)
-    for (i = 0; i < jbs->len; i++)
-      add_jitterbuffer_stats (jbs->pdata[i], &self->rtx_requested,
-          &self->rtx_recovered, &self->lost);
+  self->rtx_requested = requested;
+  self->rtx_recovered = recovered;
+  self->lost = lost;
   g_mutex_unlock (&self->lock);
 }
 
@@ -765,7 +795,9 @@ void
 peer_media_add_to_json (PeerMedia * self, JsonBuilder * b)
 {
   guint i;
+  guint64 requested, recovered, lost;
 
+  sum_rtx (self, FALSE, &requested, &recovered, &lost);
   g_mutex_lock (&self->lock);
   add_int (b, "videoFrames", self->video_frames);
   add_int (b, "videoKeyframes", self->video_keyframes);
@@ -797,19 +829,9 @@ peer_media_add_to_json (PeerMedia * self, JsonBuilder * b)
   json_builder_end_object (b);
   json_builder_set_member_name (b, "rtx");
   json_builder_begin_object (b);
-  {
-    guint64 requested = self->rtx_requested, recovered = self->rtx_recovered,
-        lost = self->lost;
-
-    /* still running (not collected yet): the live figures */
-    if (self->jitterbuffers != NULL)
-      for (i = 0; i < self->jitterbuffers->len; i++)
-        add_jitterbuffer_stats (self->jitterbuffers->pdata[i], &requested,
-            &recovered, &lost);
-    add_int (b, "requested", requested);
-    add_int (b, "recovered", recovered);
-    add_int (b, "lost", lost);
-  }
+  add_int (b, "requested", requested);
+  add_int (b, "recovered", recovered);
+  add_int (b, "lost", lost);
   add_int (b, "dropped", self->dropped);
   json_builder_end_object (b);
   json_builder_set_member_name (b, "sync");

@@ -149,6 +149,8 @@ static const KeySpec keys[] = {
   UINT_KEY ("webrtc", "gather-timeout-ms", gather_timeout_ms, 100, 60000),
   UINT_KEY ("webrtc", "ping-interval", ping_interval_s, 0, 3600),
   UINT_KEY ("webrtc", "ping-misses", ping_misses, 0, 1000),
+  {"debug", "transit-stats", KEY_BOOL, G_STRUCT_OFFSET (FerryConfig,
+          transit_stats), 0, 0},
 };
 
 static const KeySpec *

@@ -60,6 +60,8 @@ typedef struct
                                  * on NACK; 0 = no NACK/RTX */
   guint ping_misses;            /* unanswered pings in a row before a client is
                                  * dropped; 0 = never drop */
+  /* [debug] */
+  gboolean transit_stats;       /* measure video transit (ferry-transit.h) in find_all */
 } FerryConfig;
 
 FerryConfig *ferry_config_new_default (void);

@@ -3,6 +3,7 @@
  * only. */
 #include "ferry-stream-private.h"
 #include "ferry-gop-cache.h"
+#include "ferry-transit.h"
 #include "ferry-errors.h"
 #include "ferry-invoke.h"
 #include "ferry-registry.h"
@@ -318,6 +319,13 @@ ferry_stream_start (FerryStream *self, GError **error)
       ferry_gop_cache_install (self->ingest.video_tee,
           (gsize) config->gop_cache_kb * 1024,
           (GstClockTime) config->gop_cache_ms * GST_MSECOND);
+    /* Transit delay, measured from the video chain's input (ferry-transit.h). */
+    if (self->ingest.video_tee && self->ingest.video_in && config->transit_stats) {
+      g_autoptr (GstPad) in = gst_element_get_static_pad (self->ingest.video_in,
+          "sink");
+
+      ferry_transit_install (self->ingest.video_tee, in);
+    }
   }
 
   bus = gst_pipeline_get_bus (GST_PIPELINE (self->pipeline));
@@ -561,6 +569,32 @@ ferry_stream_to_json (FerryStream *self)
       json_builder_add_int_value (b, st.starts);
       json_builder_end_object (b);
     }
+  }
+  if (self->pipeline != NULL && ferry_transit_get (self->ingest.video_tee)) {
+    /* Ferry extension ([debug] transit-stats): over the viewers attached now */
+    g_autoptr (FerryTransitSum) sum = ferry_transit_sum_new ();
+    FerryTransitStats st;
+
+    for (GList *l = self->viewers; l; l = l->next)
+      if (ferry_viewer_get_transit (l->data))
+        ferry_transit_sum_add (sum, ferry_viewer_get_transit (l->data));
+    ferry_transit_sum_get (sum, &st);
+    json_builder_set_member_name (b, "transit");
+    json_builder_begin_object (b);
+    json_builder_set_member_name (b, "video");
+    json_builder_begin_object (b);
+    json_builder_set_member_name (b, "packets");
+    json_builder_add_int_value (b, st.packets);
+    json_builder_set_member_name (b, "meanMs");
+    json_builder_add_double_value (b, st.mean_ms);
+    json_builder_set_member_name (b, "p50Ms");
+    json_builder_add_double_value (b, st.p50_ms);
+    json_builder_set_member_name (b, "p99Ms");
+    json_builder_add_double_value (b, st.p99_ms);
+    json_builder_set_member_name (b, "maxMs");
+    json_builder_add_double_value (b, st.max_ms);
+    json_builder_end_object (b);
+    json_builder_end_object (b);
   }
   json_builder_set_member_name (b, "record");
   json_builder_add_boolean_value (b, self->record);

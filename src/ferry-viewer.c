@@ -13,6 +13,7 @@
 #include "ferry-ingest.h"
 #include "ferry-invoke.h"
 #include "ferry-sdp.h"
+#include "ferry-transit.h"
 #include "ferry-webrtc.h"
 
 #define GST_USE_UNSTABLE_API
@@ -51,6 +52,7 @@ struct _FerryViewer
   GstPad *audio_sink;           /* owned: webrtcbin's audio sink pad, or NULL */
   FerryGate *video_gate;        /* owned: video starts when connected (fast start) */
   FerryGate *audio_gate;        /* owned: audio starts when connected, live */
+  FerryTransitMeter *transit;   /* owned, or NULL: [debug] transit-stats */
   GSource *caps_wait;           /* polls for its caps before the answer is made */
   gint64 caps_wait_until;       /* monotonic µs */
 };
@@ -68,6 +70,7 @@ ferry_viewer_dispose (GObject *object)
   g_clear_object (&self->audio_sink);
   g_clear_pointer (&self->video_gate, ferry_gate_unref);
   g_clear_pointer (&self->audio_gate, ferry_gate_unref);
+  g_clear_pointer (&self->transit, ferry_transit_meter_unref);
   g_clear_object (&self->stream);
   g_clear_object (&self->rtpbin);
   g_clear_object (&self->bin);
@@ -192,6 +195,16 @@ ferry_viewer_set_stream (FerryViewer *self, FerryStream *stream)
 }
 
 /* A reply carrying "error" (webrtcbin closed, bad SDP, no reply) ends the viewer. */
+/**
+ * ferry_viewer_get_transit:
+ * Returns: (transfer none) (nullable): the viewer's transit meter ([debug] transit-stats).
+ */
+FerryTransitMeter *
+ferry_viewer_get_transit (FerryViewer *self)
+{
+  return self->transit;
+}
+
 static gboolean
 reply_failed (FerryViewer *self, const GstStructure *reply, const char *what)
 {
@@ -588,6 +601,16 @@ add_track (FerryViewer *self, const char *kind, GstElement *tee,
   g_object_set (queue, "leaky", 2, "max-size-buffers", video ? 1024 : 100,
       "max-size-bytes", 0, "max-size-time", (guint64) 0, NULL);
   g_object_set (pay, "pt", pt, NULL);
+  if (video && ferry_app_get_config (self->app)->transit_stats) {
+    /* an offset we know, so that the meter can map RTP time back to running time;
+     * no perfect-rtptime, so that it is the frame's PTS that counts */
+    guint32 offset = g_random_int ();
+
+    self->transit = ferry_transit_meter_new (tee, pt, offset);
+    if (self->transit)
+      g_object_set (pay, "timestamp-offset", offset, "perfect-rtptime", FALSE,
+          NULL);
+  }
   gst_bin_add_many (GST_BIN (self->bin), queue, pay, NULL);
   gst_element_link (queue, pay);
 
@@ -676,6 +699,18 @@ on_deep_element_added (GstBin *bin, GstBin *sub, GstElement *element,
   if (f && g_str_equal (GST_OBJECT_NAME (f), "rtprtxsend"))
     g_object_set (element, "max-size-packets", GPOINTER_TO_UINT (data),
         "max-size-time", 0, NULL);
+}
+
+/* Whichever thread adds it: the socket end of the viewer's transport, where the meter
+ * (the data) reads each packet's departure. */
+static void
+on_transport_element_added (GstBin *bin, GstBin *sub, GstElement *element,
+    gpointer data)
+{
+  GstElementFactory *f = gst_element_get_factory (element);
+
+  if (f && g_str_equal (GST_OBJECT_NAME (f), "nicesink"))
+    ferry_transit_meter_watch (data, element);
 }
 
 /* main context: what NACK cost this viewer, for the log */
@@ -778,6 +813,11 @@ ferry_viewer_attach (FerryViewer *self, FerryStream *stream, GError **error)
   g_signal_connect (self->bin, "deep-element-added",
       G_CALLBACK (on_deep_element_added),
       GUINT_TO_POINTER (ferry_app_get_config (self->app)->nack_history));
+  if (self->transit)
+    g_signal_connect_data (self->bin, "deep-element-added",
+        G_CALLBACK (on_transport_element_added),
+        ferry_transit_meter_ref (self->transit),
+        (GClosureNotify) (void (*)(void)) ferry_transit_meter_unref, 0);
   g_signal_connect (self->webrtc, "notify::ice-gathering-state",
       G_CALLBACK (notify_gathering_cb), self);
   g_signal_connect (self->webrtc, "notify::connection-state",

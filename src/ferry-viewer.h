@@ -14,6 +14,7 @@
 
 #include <gst/gst.h>
 #include "ferry-stream.h"
+#include "ferry-transit.h"
 
 G_BEGIN_DECLS
 
@@ -41,6 +42,7 @@ gboolean ferry_viewer_offers_track (FerryViewer *self, const char *kind);
 gboolean ferry_viewer_lacks_track (FerryViewer *self, const char *kind);
 gboolean ferry_viewer_sends_track (FerryViewer *self, const char *kind);
 GstElement *ferry_viewer_get_bin (FerryViewer *self);
+FerryTransitMeter *ferry_viewer_get_transit (FerryViewer *self);
 
 /* Called by FerryStream. */
 gboolean ferry_viewer_attach (FerryViewer *self, FerryStream *stream,

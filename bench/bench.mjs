@@ -1,9 +1,9 @@
 // Ferry benchmark (issue #8 §1): what one pulled stream costs the server, with
-// 0, 1, 10, 25, 50 … WebRTC viewers. Run it through bench/run.sh, which builds
+// 0, 1, 10, 50, 100, 200 WebRTC viewers. Run it through bench/run.sh, which builds
 // the release binaries and gives it a private loopback-only network namespace;
 // docs/performance.md says what every figure means.
 //
-//   node bench/bench.mjs [--viewers 1,10,25,50] [--configs 2000k,600k]
+//   node bench/bench.mjs [--viewers 1,10,50,100,200] [--configs 2000k,600k]
 //                        [--window 10] [--settle 5] [--per-peer 25] [--out DIR]
 //
 // Per configuration (a source bitrate/size): a fresh nginx-rtmp origin, an ffmpeg
@@ -28,7 +28,7 @@ process.env.FERRY_PEER_BIN ||= path.join(REPO, 'build-rel', 'tests', 'peer', 'fe
 
 const { values: opt } = parseArgs({
   options: {
-    viewers: { type: 'string', default: '1,10,25,50' },
+    viewers: { type: 'string', default: '1,10,50,100,200' },
     configs: { type: 'string', default: '2000k,600k' },
     window: { type: 'string', default: '10' },
     settle: { type: 'string', default: '5' },
@@ -46,7 +46,7 @@ const CONFIGS = {
 const GOP_FRAMES = 120;
 
 if (opt.help) {
-  console.log(`usage: node bench/bench.mjs [--viewers 1,10,25,50] [--configs ${Object.keys(CONFIGS).join(',')}]
+  console.log(`usage: node bench/bench.mjs [--viewers 1,10,50,100,200] [--configs ${Object.keys(CONFIGS).join(',')}]
                           [--window S] [--settle S] [--per-peer N] [--out DIR]`);
   process.exit(0);
 }
@@ -193,7 +193,7 @@ async function stage(ctx, n) {
   for (let i = 0; i < nProcs; i++) {
     const k = Math.min(PER_PEER, n - i * PER_PEER);
     const startedAt = Date.now();
-    const p = startPeer({ url: ferry.wsUrl, names: Array(k).fill(name), seconds, extraArgs: ['--no-decode'] });
+    const p = startPeer({ url: ferry.wsUrl, names: Array(k).fill(name), seconds, extraArgs: ['--no-decode', '--no-nack'] });
     peers.push({ ...p, startedAt, k });
   }
   log(`N=${n}: ${nProcs} peer process(es) started`);
@@ -223,6 +223,9 @@ async function measureStage(ctx, n, peers, joinTimeoutS) {
     origin: [ctx.origin.proc.pid],
   }, WINDOW_S);
   const stopAt = Date.now();
+  // Ferry's own transit figures ([debug] transit-stats), over this stage's viewers
+  const transit = ctx.ferry
+    ? ((await ctx.ferry.find((x) => x.localStreamName === name)) || {}).transit?.video ?? null : null;
   const stops = peers.map((p) => p.proc.stop({ graceMs: 30000 }));
   const results = await Promise.all(peers.map((p) => p.result));
   await Promise.all(stops);
@@ -258,6 +261,7 @@ async function measureStage(ctx, n, peers, joinTimeoutS) {
     peerProcesses: nProcs,
     joinToAttachedMs: attachedAt - peers[0].startedAt,
     ferry: m,
+    transit,
     perViewer: {
       cpuPct: round((m.cpuPct - baseline.cpuPct) / n, 2),
       rssKB: round((m.rssKB - baseline.rssKB) / n, 0),
@@ -304,7 +308,8 @@ async function runConfig(cname) {
       videoArgs: ['-b:v', `${c.kbps}k`, '-maxrate', `${c.kbps}k`, '-bufsize', `${c.kbps}k`,
         '-g', String(GOP_FRAMES), '-keyint_min', String(GOP_FRAMES), '-sc_threshold', '0'],
     });
-    ctx.ferry = await startFerry();
+    // transit-stats: one probe per packet and viewer (docs/performance.md says its cost)
+    ctx.ferry = await startFerry({ extraArgs: ['--set', 'debug.transit-stats=true'] });
     const ferry = ctx.ferry;
     res.source.x264 = x264Settings(ctx.publisher.proc.log());
 
@@ -365,17 +370,17 @@ function printTable(r) {
     + `pull → PLAYING ${r.pullToPlayingMs ?? '-'} ms`);
   if (r.error) out.push(`   ERROR: ${r.error.split('\n')[0]}`);
   if (!r.baseline) return console.log(out.join('\n'));
-  const head = ['N', 'CPU%', 'dCPU/v', 'RSS MB', 'dRSS/v KB', 'thr', 'fds', 'recv', 'pkt/s/v', 'loss%', 'join p50', 'p95 ms', 'peers%', 'ffmpeg%', 'box%', 'RSS after'];
-  const w = [4, 6, 7, 7, 9, 5, 5, 7, 8, 6, 8, 7, 7, 8, 5, 10];
+  const head = ['N', 'CPU%', 'dCPU/v', 'RSS MB', 'dRSS/v KB', 'thr', 'fds', 'recv', 'pkt/s/v', 'loss%', 'join p50', 'p95 ms', 'tr p50', 'p99 ms', 'peers%', 'ffmpeg%', 'box%', 'RSS after'];
+  const w = [4, 6, 7, 7, 9, 5, 5, 7, 8, 6, 8, 7, 7, 7, 7, 8, 5, 10];
   out.push(head.map((h, i) => pad(h, w[i])).join(' '));
   const b = r.baseline;
-  out.push([0, b.cpuPct, '', (b.rssKB / 1024).toFixed(1), '', b.threads, b.fds, '', '', '', '', '', '', b.othersCpuPct.publisher, b.machineBusyPct, '']
+  out.push([0, b.cpuPct, '', (b.rssKB / 1024).toFixed(1), '', b.threads, b.fds, '', '', '', '', '', '', '', '', b.othersCpuPct.publisher, b.machineBusyPct, '']
     .map((v, i) => pad(v, w[i])).join(' '));
   for (const s of r.stages || []) {
     const v = s.viewers;
     out.push([s.n, s.ferry.cpuPct, s.perViewer.cpuPct, (s.ferry.rssKB / 1024).toFixed(1), s.perViewer.rssKB,
       s.ferry.threads, s.ferry.fds, `${v.receiving}/${s.n}`, v.videoPktPerSMean, v.videoLossPct,
-      v.firstVideoMsP50, v.firstVideoMsP95, s.ferry.othersCpuPct.peers, s.ferry.othersCpuPct.publisher,
+      v.firstVideoMsP50, v.firstVideoMsP95, round(s.transit?.p50Ms, 1), round(s.transit?.p99Ms, 1), s.ferry.othersCpuPct.peers, s.ferry.othersCpuPct.publisher,
       s.ferry.machineBusyPct, `${(s.afterLeave.rssKB / 1024).toFixed(1)} (${s.afterLeave.vsBaselinePct >= 0 ? '+' : ''}${s.afterLeave.vsBaselinePct}%)`]
       .map((x, i) => pad(x, w[i])).join(' '));
   }
@@ -444,7 +449,7 @@ function conditions() {
     ferryBin: FERRY_BIN,
     ferryVersion,
     peerBin: PEER_BIN,
-    receiver: 'ferry-test-peer --no-decode (ICE, DTLS, SRTP, jitterbuffer; no decode), same name repeated',
+    receiver: 'ferry-test-peer --no-decode --no-nack (ICE, DTLS, SRTP, jitterbuffer; no decode; no NACK: its prompt-NACK RTCP share would cost the server ~20 RTCP packets/s per viewer), same name repeated',
     perPeerProcess: PER_PEER,
     network: 'private network namespace, loopback only',
     windowS: WINDOW_S,

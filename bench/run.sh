@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Ferry benchmark: CPU, memory, threads and fds of one pulled stream with
-# 0, 1, 10, 25, 50 WebRTC viewers (docs/performance.md).
+# 0, 1, 10, 50, 100, 200 WebRTC viewers (docs/performance.md).
 #
 #   bash bench/run.sh [bench.mjs options]
-#     --viewers 1,10,25,50   viewer counts, in order (100,200 work too, slowly)
+#     --viewers 1,10,50,100,200   viewer counts, in order
 #     --configs 2000k,600k   sources: 1280x720 2 Mbit/s and 640x360 600 kbit/s
 #     --window 10            measuring window per N, seconds
 #     --settle 5             wait after the N-th viewer attached, seconds

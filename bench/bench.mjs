@@ -69,7 +69,7 @@ process.env.E2E_ARTIFACTS ||= path.join(OUT, 'logs');
 const { startOrigin, startPublisher } = await import('../tests/e2e/lib/rtmp.mjs');
 const { startFerry, FERRY_BIN } = await import('../tests/e2e/lib/ferry.mjs');
 const { startPeer, PEER_BIN } = await import('../tests/e2e/lib/peer.mjs');
-const { sleep, waitFor } = await import('../tests/e2e/lib/util.mjs');
+const { sleep, waitFor, udpReceiveDrops } = await import('../tests/e2e/lib/util.mjs');
 
 for (const bin of [FERRY_BIN, PEER_BIN]) {
   if (!fs.existsSync(bin)) throw new Error(`${bin} not found: run bench/run.sh (it builds build-rel)`);
@@ -89,7 +89,9 @@ function procStat(pid) {
 function procStatus(pid) {
   const s = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = (k) => Number((s.match(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm')) || [])[1] || 0);
-  return { rssKB: kb('VmRSS'), hwmKB: kb('VmHWM') };
+  // RssFile: mapped files (libraries, plugins: loaded once, by the first viewer);
+  // RssAnon: the heap and stacks, what viewers allocate
+  return { rssKB: kb('VmRSS'), hwmKB: kb('VmHWM'), rssAnonKB: kb('RssAnon'), rssFileKB: kb('RssFile') };
 }
 
 const fdCount = (pid) => fs.readdirSync(`/proc/${pid}/fd`).length;
@@ -130,7 +132,8 @@ async function measure(ferryPid, others, seconds) {
   const wall = Number(t1 - t0) / 1e9;
   const st = procStat(ferryPid);
   const m1 = machineStat();
-  rss.push(procStatus(ferryPid).rssKB);
+  const last = procStatus(ferryPid);
+  rss.push(last.rssKB);
   const othersPct = {};
   for (const [k, pids] of Object.entries(others)) othersPct[k] = round(((cpuOf(pids) - o0[k]) / wall) * 100, 1);
   return {
@@ -138,6 +141,8 @@ async function measure(ferryPid, others, seconds) {
     cpuPct: round(((st.cpuS - c0) / wall) * 100, 1),
     rssKB: Math.round(rss.reduce((a, b) => a + b, 0) / rss.length),
     rssMaxKB: Math.max(...rss),
+    rssAnonKB: last.rssAnonKB,
+    rssFileKB: last.rssFileKB,
     threads: st.threads,
     fds: fdCount(ferryPid),
     othersCpuPct: othersPct,
@@ -190,6 +195,7 @@ async function stage(ctx, n) {
   // The peers run until SIGTERM; --seconds only bounds a run that goes wrong.
   const seconds = joinTimeoutS + SETTLE_S + WINDOW_S + 60;
   const peers = [];
+  ctx.drops0 = udpReceiveDrops();
   for (let i = 0; i < nProcs; i++) {
     const k = Math.min(PER_PEER, n - i * PER_PEER);
     const startedAt = Date.now();
@@ -223,6 +229,7 @@ async function measureStage(ctx, n, peers, joinTimeoutS) {
     origin: [ctx.origin.proc.pid],
   }, WINDOW_S);
   const stopAt = Date.now();
+  const kernelDrops = udpReceiveDrops() - ctx.drops0;
   // Ferry's own transit figures ([debug] transit-stats), over this stage's viewers
   const transit = ctx.ferry
     ? ((await ctx.ferry.find((x) => x.localStreamName === name)) || {}).transit?.video ?? null : null;
@@ -253,7 +260,8 @@ async function measureStage(ctx, n, peers, joinTimeoutS) {
   await waitFor('every viewer gone', async () => (await viewersOf(ferry, name)) === 0,
     { timeout: 20000, interval: 200 }).catch((e) => log(`N=${n}: ${e.message}`));
   await sleep(3000);
-  const after = procStatus(ferry.proc.pid).rssKB;
+  const afterSt = procStatus(ferry.proc.pid);
+  const after = afterSt.rssKB;
 
   const totalV = vPkts.reduce((a, b) => a + b, 0);
   return {
@@ -262,6 +270,9 @@ async function measureStage(ctx, n, peers, joinTimeoutS) {
     joinToAttachedMs: attachedAt - peers[0].startedAt,
     ferry: m,
     transit,
+    // UDP datagrams the receivers' sockets dropped in the namespace (RcvbufErrors)
+    // from the start of the stage to the end of its window: loss that is the receivers'
+    kernelDrops,
     perViewer: {
       cpuPct: round((m.cpuPct - baseline.cpuPct) / n, 2),
       rssKB: round((m.rssKB - baseline.rssKB) / n, 0),
@@ -290,6 +301,8 @@ async function measureStage(ctx, n, peers, joinTimeoutS) {
     afterLeave: {
       rssKB: after,
       vsBaselinePct: round(((after - baseline.rssKB) / baseline.rssKB) * 100, 1),
+      rssAnonKB: afterSt.rssAnonKB,
+      anonVsBaselinePct: round(((afterSt.rssAnonKB - baseline.rssAnonKB) / baseline.rssAnonKB) * 100, 1),
     },
   };
 }
@@ -326,8 +339,14 @@ async function runConfig(cname) {
     log(`${cname}: pull → PLAYING in ${res.pullToPlayingMs} ms`);
 
     // the idle baseline: the stream pulled, no viewer; after the GOP cache has
-    // filled once and the first allocations are done
+    // filled once and one viewer came and went (the first loads webrtcbin, libnice,
+    // OpenSSL and libsrtp: file-backed pages and one-time allocations, not per viewer)
     await sleep(Math.max(5, GOP_FRAMES / c.fps + 1) * 1000);
+    const warm = startPeer({ url: ferry.wsUrl, names: [name], seconds: 5, extraArgs: ['--no-decode', '--no-nack'] });
+    await warm.result;
+    await waitFor('the warm-up viewer gone', async () => (await viewersOf(ferry, name)) === 0,
+      { timeout: 20000, interval: 200 });
+    await sleep(3000);
     const others = { publisher: [ctx.publisher.proc.pid], origin: [ctx.origin.proc.pid] };
     ctx.baseline = await measure(ferry.proc.pid, others, WINDOW_S);
     res.baseline = ctx.baseline;
@@ -362,6 +381,8 @@ async function runConfig(cname) {
 
 function pad(s, w) { s = String(s ?? '-'); return s.length >= w ? s : ' '.repeat(w - s.length) + s; }
 
+const sign = (v) => (v >= 0 ? `+${v}` : `${v}`);
+
 function printTable(r) {
   const src = r.source;
   const out = [];
@@ -370,18 +391,18 @@ function printTable(r) {
     + `pull → PLAYING ${r.pullToPlayingMs ?? '-'} ms`);
   if (r.error) out.push(`   ERROR: ${r.error.split('\n')[0]}`);
   if (!r.baseline) return console.log(out.join('\n'));
-  const head = ['N', 'CPU%', 'dCPU/v', 'RSS MB', 'dRSS/v KB', 'thr', 'fds', 'recv', 'pkt/s/v', 'loss%', 'join p50', 'p95 ms', 'tr p50', 'p99 ms', 'peers%', 'ffmpeg%', 'box%', 'RSS after'];
-  const w = [4, 6, 7, 7, 9, 5, 5, 7, 8, 6, 8, 7, 7, 7, 7, 8, 5, 10];
+  const head = ['N', 'CPU%', 'dCPU/v', 'RSS MB', 'dRSS/v KB', 'thr', 'fds', 'recv', 'pkt/s/v', 'loss%', 'kdrop', 'join p50', 'p95 ms', 'tr p50', 'p99 ms', 'peers%', 'ffmpeg%', 'box%', 'RSS after (anon)'];
+  const w = [4, 6, 7, 7, 9, 5, 5, 7, 8, 6, 6, 8, 7, 7, 7, 7, 8, 5, 22];
   out.push(head.map((h, i) => pad(h, w[i])).join(' '));
   const b = r.baseline;
-  out.push([0, b.cpuPct, '', (b.rssKB / 1024).toFixed(1), '', b.threads, b.fds, '', '', '', '', '', '', '', '', b.othersCpuPct.publisher, b.machineBusyPct, '']
+  out.push([0, b.cpuPct, '', (b.rssKB / 1024).toFixed(1), '', b.threads, b.fds, '', '', '', '', '', '', '', '', '', b.othersCpuPct.publisher, b.machineBusyPct, '']
     .map((v, i) => pad(v, w[i])).join(' '));
   for (const s of r.stages || []) {
     const v = s.viewers;
     out.push([s.n, s.ferry.cpuPct, s.perViewer.cpuPct, (s.ferry.rssKB / 1024).toFixed(1), s.perViewer.rssKB,
-      s.ferry.threads, s.ferry.fds, `${v.receiving}/${s.n}`, v.videoPktPerSMean, v.videoLossPct,
+      s.ferry.threads, s.ferry.fds, `${v.receiving}/${s.n}`, v.videoPktPerSMean, v.videoLossPct, s.kernelDrops,
       v.firstVideoMsP50, v.firstVideoMsP95, round(s.transit?.p50Ms, 1), round(s.transit?.p99Ms, 1), s.ferry.othersCpuPct.peers, s.ferry.othersCpuPct.publisher,
-      s.ferry.machineBusyPct, `${(s.afterLeave.rssKB / 1024).toFixed(1)} (${s.afterLeave.vsBaselinePct >= 0 ? '+' : ''}${s.afterLeave.vsBaselinePct}%)`]
+      s.ferry.machineBusyPct, `${(s.afterLeave.rssKB / 1024).toFixed(1)} ${sign(s.afterLeave.vsBaselinePct)}% (${sign(s.afterLeave.anonVsBaselinePct)}%)`]
       .map((x, i) => pad(x, w[i])).join(' '));
   }
   console.log(out.join('\n'));

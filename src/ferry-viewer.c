@@ -194,7 +194,6 @@ ferry_viewer_set_stream (FerryViewer *self, FerryStream *stream)
   g_set_object (&self->stream, stream);
 }
 
-/* A reply carrying "error" (webrtcbin closed, bad SDP, no reply) ends the viewer. */
 /**
  * ferry_viewer_get_transit:
  * Returns: (transfer none) (nullable): the viewer's transit meter ([debug] transit-stats).
@@ -205,6 +204,7 @@ ferry_viewer_get_transit (FerryViewer *self)
   return self->transit;
 }
 
+/* A reply carrying "error" (webrtcbin closed, bad SDP, no reply) ends the viewer. */
 static gboolean
 reply_failed (FerryViewer *self, const GstStructure *reply, const char *what)
 {

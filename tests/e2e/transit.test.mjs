@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { startFerry } from './lib/ferry.mjs';
 import { startOrigin, startPublisher } from './lib/rtmp.mjs';
 import { startPeer, streamReport } from './lib/peer.mjs';
-import { sleep } from './lib/util.mjs';
+import { waitFor } from './lib/util.mjs';
 
 const BFRAMES = ['-bf', '2', '-x264-params', 'b-adapt=0', '-g', '30', '-keyint_min', '30'];
 
@@ -47,9 +47,12 @@ test('transit: every live video packet two viewers get is measured; re-encoding 
   let plain;
   let bf;
   try {
-    await sleep(8000);
-    plain = await transitOf(ferry, 'plain');
-    bf = await transitOf(ferry, 'bf');
+    // a few seconds of live video for both streams (at 30 fps ~6 packets a frame)
+    await waitFor('transit figures for both streams', async () => {
+      plain = await transitOf(ferry, 'plain');
+      bf = await transitOf(ferry, 'bf');
+      return plain.video.packets >= 1000 && bf.video.packets >= 300;
+    }, { timeout: 30000, interval: 500 });
   } finally {
     await peer.proc.stop({ graceMs: 10000 });
   }

@@ -1,6 +1,7 @@
 /* ferry-app.c — see ferry-app.h. Main context only. */
 #include "ferry-app.h"
 #include "ferry-ice.h"
+#include "ferry-metrics.h"
 #include "ferry-registry.h"
 #include "ferry-rest.h"
 #include "ferry-signalling.h"
@@ -28,6 +29,7 @@ struct _FerryApp
   guint rest_port, ws_port;     /* as bound (a configured 0 picks a free port) */
   char **public_ips;            /* [webrtc] public-addresses, resolved */
   FerryWhep *whep;
+  FerryMetrics *metrics;        /* owned */
 };
 
 G_DEFINE_TYPE (FerryApp, ferry_app, G_TYPE_OBJECT)
@@ -47,6 +49,7 @@ ferry_app_finalize (GObject *object)
   FerryApp *self = FERRY_APP (object);
 
   ferry_config_free (self->config);
+  ferry_metrics_free (self->metrics);
   g_strfreev (self->public_ips);
   g_main_context_unref (self->ctx);
   G_OBJECT_CLASS (ferry_app_parent_class)->finalize (object);
@@ -81,6 +84,7 @@ ferry_app_new (FerryConfig *config)
   self->ctx = g_main_context_ref_thread_default ();
   self->main_thread = g_thread_self ();
   self->registry = ferry_registry_new ();
+  self->metrics = ferry_metrics_new (self);
   return self;
 }
 
@@ -130,6 +134,7 @@ ferry_app_start (FerryApp *self, GError **error)
       error);
   if (self->config->public_addresses && self->public_ips == NULL)
     return FALSE;
+  ferry_metrics_install (self->metrics, self->rest_server, self->ws_server);
   ferry_rest_install (self, self->rest_server);
   self->whep = ferry_whep_new (self, self->rest_server);
   self->signalling = ferry_signalling_new (self, self->ws_server);
@@ -251,4 +256,18 @@ guint
 ferry_app_get_ws_port (FerryApp *self)
 {
   return self->ws_port;
+}
+
+/* Returns: (transfer none) */
+FerryMetrics *
+ferry_app_get_metrics (FerryApp *self)
+{
+  return self->metrics;
+}
+
+/* Returns: (transfer none) (nullable): NULL before start and after stop. */
+FerrySignalling *
+ferry_app_get_signalling (FerryApp *self)
+{
+  return self->signalling;
 }

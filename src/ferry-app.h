@@ -2,7 +2,7 @@
  *
  * Owns: the config, the main context reference, the two SoupServers (REST + player page
  * on one port, WCS WebSocket signalling on another), the stream registry and the
- * signalling endpoint. Only this module knows every other one.
+ * signalling endpoint, the metrics. Only this module knows every other one.
  * Runs on: the main context only (the thread that created it).
  * Lifecycle: new → start (binds ports) → … → stop (ends every stream) → unref.
  */
@@ -18,6 +18,8 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE (FerryApp, ferry_app, FERRY, APP, GObject)
 
 typedef struct _FerryRegistry FerryRegistry;
+typedef struct _FerryMetrics FerryMetrics;
+typedef struct _FerrySignalling FerrySignalling;
 
 FerryApp *ferry_app_new (FerryConfig *config);
 gboolean ferry_app_start (FerryApp *self, GError **error);
@@ -30,5 +32,7 @@ FerryRegistry *ferry_app_get_registry (FerryApp *self);
 guint ferry_app_get_rest_port (FerryApp *self);
 guint ferry_app_get_ws_port (FerryApp *self);
 char **ferry_app_get_public_ips (FerryApp *self);
+FerryMetrics *ferry_app_get_metrics (FerryApp *self);
+FerrySignalling *ferry_app_get_signalling (FerryApp *self);
 
 G_END_DECLS

@@ -1,5 +1,6 @@
 /* ferry-pull.c — see ferry-pull.h. Main context only. */
 #include "ferry-pull.h"
+#include "ferry-metrics.h"
 #include "ferry-errors.h"
 #include "ferry-ingest.h"
 #include "ferry-log.h"
@@ -60,6 +61,7 @@ ferry_pull_start (FerryApp *app, const FerryPullRequest *req, GError **error)
   if (req->has_transcode)
     ferry_stream_set_transcode (stream, req->transcode);
   ferry_registry_add (reg, stream);
+  ferry_metrics_count (ferry_app_get_metrics (app), FERRY_METRIC_PULLS);
   if (!ferry_stream_start (stream, &local)) {
     GST_WARNING ("pull %s: %s", req->uri, local->message);
     ferry_stream_shutdown (stream, FERRY_STREAM_FAILED, local->message,

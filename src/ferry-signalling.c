@@ -2,6 +2,7 @@
 #include "ferry-signalling.h"
 #include "ferry-invoke.h"
 #include "ferry-json.h"
+#include "ferry-metrics.h"
 #include "ferry-pull.h"
 #include "ferry-registry.h"
 #include "ferry-viewer.h"
@@ -361,6 +362,8 @@ websocket_cb (SoupServer *server, SoupServerMessage *msg, const char *path,
   g_signal_connect (conn, "message", G_CALLBACK (message_cb), c);
   g_signal_connect (conn, "closed", G_CALLBACK (closed_cb), c);
   g_hash_table_add (self->clients, c);
+  ferry_metrics_count (ferry_app_get_metrics (self->app),
+      FERRY_METRIC_WS_SESSIONS);
   if (G_IS_INET_SOCKET_ADDRESS (remote))
     peer = g_inet_address_to_string (g_inet_socket_address_get_address
         (G_INET_SOCKET_ADDRESS (remote)));
@@ -434,4 +437,11 @@ ferry_signalling_free (FerrySignalling *self)
   g_hash_table_unref (self->clients);
   g_object_unref (self->server);
   g_free (self);
+}
+
+/* The WebSocket connections open now (0 for NULL: before start, after stop). */
+guint
+ferry_signalling_get_n_clients (FerrySignalling *self)
+{
+  return self ? g_hash_table_size (self->clients) : 0;
 }

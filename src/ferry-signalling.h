@@ -17,6 +17,7 @@ typedef struct _FerrySignalling FerrySignalling;
 
 FerrySignalling *ferry_signalling_new (FerryApp *app, SoupServer *server);
 void ferry_signalling_free (FerrySignalling *self);
+guint ferry_signalling_get_n_clients (FerrySignalling *self);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (FerrySignalling, ferry_signalling_free)
 

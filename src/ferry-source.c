@@ -20,6 +20,7 @@ struct _FerryTimeline
   gint refs;
   GMutex lock;
   GstClockTime end;             /* highest running time handed out (+ duration) */
+  FerryIngestTotals totals;
 };
 
 FerryTimeline *
@@ -29,6 +30,15 @@ ferry_timeline_new (void)
   self->refs = 1;
   g_mutex_init (&self->lock);
   return self;
+}
+
+/* Any thread. */
+void
+ferry_timeline_get_totals (FerryTimeline *self, FerryIngestTotals *out)
+{
+  g_mutex_lock (&self->lock);
+  *out = self->totals;
+  g_mutex_unlock (&self->lock);
 }
 
 static FerryTimeline *
@@ -210,6 +220,11 @@ buffer_cb (GstPad *pad, GstPadProbeInfo *info, Shared *s)
     end += GST_BUFFER_DURATION (buf);
   g_mutex_lock (&s->timeline->lock);
   s->timeline->end = MAX (s->timeline->end, end);
+  s->timeline->totals.bytes += gst_buffer_get_size (buf);
+  if (video)
+    s->timeline->totals.video_frames++;
+  else
+    s->timeline->totals.audio_frames++;
   g_mutex_unlock (&s->timeline->lock);
 
   if (g_atomic_int_compare_and_exchange (&s->media, 0, 1)) {

@@ -29,11 +29,20 @@
 
 G_BEGIN_DECLS
 
-/* Running time handed out so far, shared by a stream's successive sources. */
+/* Running time handed out so far, and what came in, shared by a stream's successive
+ * sources. */
 typedef struct _FerryTimeline FerryTimeline;
+
+/* What a stream's sources delivered into the chains, over all sessions (/metrics). */
+typedef struct
+{
+  guint64 bytes;                /* demuxed media bytes (FLV tag payloads) */
+  guint64 video_frames, audio_frames;
+} FerryIngestTotals;
 
 FerryTimeline *ferry_timeline_new (void);
 void ferry_timeline_unref (FerryTimeline *self);
+void ferry_timeline_get_totals (FerryTimeline *self, FerryIngestTotals *out);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (FerryTimeline, ferry_timeline_unref)
 
 typedef struct _FerrySource FerrySource;

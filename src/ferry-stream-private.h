@@ -65,6 +65,12 @@ struct _FerryStream
   char *record_info;            /* why recording could not start */
   gboolean finishing;           /* shutdown waits for the recorder to finalise */
 
+  /* /metrics (ferry_stream_get_stats) */
+  guint64 bytes_out_gone;       /* what viewers that left were sent */
+  guint64 rate_bytes;           /* ingest bytes at the last watchdog tick… */
+  gint64 rate_us;               /* … and its monotonic time */
+  guint64 bitrate_in;           /* bit/s over the last tick */
+
   GList *viewers;               /* FerryViewer*, owned: attached to the tees */
   GList *waiting;               /* FerryViewer*, owned: waiting for PLAYING */
 };
@@ -78,6 +84,7 @@ void ferry_stream_attach_waiting (FerryStream *self);
 void ferry_stream_attach_viewer (FerryStream *self, FerryViewer *viewer);
 void ferry_stream_refuse_untranscoded (FerryStream *self);
 gboolean ferry_stream_start_recording (FerryStream *self, GError **error);
+void ferry_stream_sample_bitrate (FerryStream *self);
 
 /* ferry-stream-source.c */
 gboolean ferry_stream_bus_cb (GstBus *bus, GstMessage *msg,

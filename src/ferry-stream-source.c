@@ -309,6 +309,7 @@ ferry_stream_watchdog_cb (gpointer user_data)
   guint limit = ferry_app_get_config (self->app)->stall_timeout_s;
   g_autofree char *info = NULL;
 
+  ferry_stream_sample_bitrate (self);
   if (self->source == NULL || !ferry_source_has_media (self->source))
     return G_SOURCE_CONTINUE;
   if (ferry_source_get_idle_us (self->source) >= (gint64) limit * G_USEC_PER_SEC) {

@@ -6,6 +6,7 @@
 #include "ferry-transit.h"
 #include "ferry-errors.h"
 #include "ferry-invoke.h"
+#include "ferry-metrics.h"
 #include "ferry-registry.h"
 
 GST_DEBUG_CATEGORY (ferry_stream_debug);
@@ -129,6 +130,9 @@ ferry_stream_set_status (FerryStream *self, FerryStreamStatus status, const char
       ferry_stream_status_to_string (self->status),
       ferry_stream_status_to_string (status), info ? ": " : "",
       info ? info : "");
+  if (status == FERRY_STREAM_FAILED && self->status != FERRY_STREAM_FAILED)
+    ferry_metrics_count (ferry_app_get_metrics (self->app),
+        FERRY_METRIC_PULL_FAILURES);
   self->status = status;
   g_free (self->info);
   self->info = g_strdup (info);
@@ -415,6 +419,8 @@ ferry_stream_is_finished (FerryStream *self)
 void
 ferry_stream_add_viewer (FerryStream *self, FerryViewer *viewer)
 {
+  ferry_metrics_count (ferry_app_get_metrics (self->app),
+      FERRY_METRIC_VIEWERS);
   ferry_viewer_set_stream (viewer, self);
   ferry_clear_source (&self->linger_timer);
   switch (self->status) {
@@ -473,6 +479,7 @@ ferry_stream_forget_viewer (FerryStream *self, FerryViewer *viewer)
   GList *l;
 
   if ((l = g_list_find (self->viewers, viewer))) {
+    self->bytes_out_gone += ferry_viewer_get_bytes_out (viewer);
     self->viewers = g_list_delete_link (self->viewers, l);
     g_object_unref (viewer);
   } else if ((l = g_list_find (self->waiting, viewer))) {
@@ -620,6 +627,48 @@ ferry_stream_to_json (FerryStream *self)
   json_builder_add_int_value (b, ferry_stream_get_n_viewers (self));
   json_builder_end_object (b);
   return json_builder_get_root (b);
+}
+
+/* Main context, once a second (the watchdog): the ingest bitrate over the last tick. */
+void
+ferry_stream_sample_bitrate (FerryStream *self)
+{
+  FerryIngestTotals t;
+  gint64 now = g_get_monotonic_time ();
+
+  ferry_timeline_get_totals (self->timeline, &t);
+  if (self->rate_us > 0 && now > self->rate_us)
+    self->bitrate_in = (t.bytes - self->rate_bytes) * 8 * G_USEC_PER_SEC
+        / (now - self->rate_us);
+  self->rate_bytes = t.bytes;
+  self->rate_us = now;
+}
+
+/**
+ * ferry_stream_get_stats:
+ * Main context. What /metrics shows of a stream.
+ */
+void
+ferry_stream_get_stats (FerryStream *self, FerryStreamStats *out)
+{
+  FerryIngestTotals t = { 0 };
+
+  if (self->timeline)
+    ferry_timeline_get_totals (self->timeline, &t);
+  out->status = self->status;
+  out->bytes_in = t.bytes;
+  out->video_frames_in = t.video_frames;
+  out->audio_frames_in = t.audio_frames;
+  /* a stream that ended or lost its source takes in nothing */
+  out->bitrate_in = self->status == FERRY_STREAM_PLAYING ? self->bitrate_in : 0;
+  out->reconnects = self->outage.reconnects;
+  out->viewers = ferry_stream_get_n_viewers (self);
+  out->bytes_out = self->bytes_out_gone;
+  for (GList *l = self->viewers; l; l = l->next)
+    out->bytes_out += ferry_viewer_get_bytes_out (l->data);
+  out->transcoding = self->transcode_info != NULL;
+  out->recording = self->recorder != NULL && ferry_recorder_get_state
+      (self->recorder) == FERRY_RECORDER_RECORDING;
 }
 
 const char *

@@ -50,6 +50,20 @@ gboolean ferry_stream_is_active (FerryStream *self);
 const char *ferry_stream_status_to_string (FerryStreamStatus status);
 JsonNode *ferry_stream_to_json (FerryStream *self);
 
+/* Counters for /metrics (ferry-metrics.c). */
+typedef struct
+{
+  FerryStreamStatus status;
+  guint64 bytes_in, video_frames_in, audio_frames_in;
+  guint64 bitrate_in;           /* bit/s, over the last second */
+  guint reconnects;             /* outages recovered from */
+  guint viewers;                /* attached and waiting */
+  guint64 bytes_out;            /* RTP bytes to every viewer, gone ones included */
+  gboolean transcoding, recording;
+} FerryStreamStats;
+
+void ferry_stream_get_stats (FerryStream *self, FerryStreamStats *out);
+
 /* For viewers (ferry-viewer.c). */
 GstElement *ferry_stream_get_pipeline (FerryStream *self);
 GstElement *ferry_stream_get_tee (FerryStream *self, const char *kind);

@@ -12,6 +12,7 @@
 #include "ferry-gop-cache.h"
 #include "ferry-ingest.h"
 #include "ferry-invoke.h"
+#include "ferry-metrics.h"
 #include "ferry-sdp.h"
 #include "ferry-transit.h"
 #include "ferry-webrtc.h"
@@ -55,6 +56,8 @@ struct _FerryViewer
   FerryTransitMeter *transit;   /* owned, or NULL: [debug] transit-stats */
   GSource *caps_wait;           /* polls for its caps before the answer is made */
   gint64 caps_wait_until;       /* monotonic µs */
+  guint64 *bytes_out;           /* GAtomicRcBox, one ref each here and in the probes:
+                                 * RTP bytes the payloaders handed to webrtcbin */
 };
 
 G_DEFINE_TYPE (FerryViewer, ferry_viewer, G_TYPE_OBJECT)
@@ -71,6 +74,7 @@ ferry_viewer_dispose (GObject *object)
   g_clear_pointer (&self->video_gate, ferry_gate_unref);
   g_clear_pointer (&self->audio_gate, ferry_gate_unref);
   g_clear_pointer (&self->transit, ferry_transit_meter_unref);
+  g_clear_pointer (&self->bytes_out, g_atomic_rc_box_release);
   g_clear_object (&self->stream);
   g_clear_object (&self->rtpbin);
   g_clear_object (&self->bin);
@@ -103,6 +107,7 @@ static void
 ferry_viewer_init (FerryViewer *self)
 {
   self->tee_pads = g_ptr_array_new_with_free_func (gst_object_unref);
+  self->bytes_out = g_atomic_rc_box_new0 (guint64);
 }
 
 /**
@@ -202,6 +207,30 @@ FerryTransitMeter *
 ferry_viewer_get_transit (FerryViewer *self)
 {
   return self->transit;
+}
+
+/* The RTP bytes sent to the client so far (before SRTP; retransmissions not counted). */
+guint64
+ferry_viewer_get_bytes_out (FerryViewer *self)
+{
+  return __atomic_load_n (self->bytes_out, __ATOMIC_RELAXED);
+}
+
+/* Streaming thread (the payloader's): counts what goes to webrtcbin. A relaxed atomic
+ * add per packet: /metrics reads it from the main context. */
+static GstPadProbeReturn
+count_bytes_cb (GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+  guint64 *counter = data;
+  gsize size = 0;
+
+  if (GST_PAD_PROBE_INFO_TYPE (info) & GST_PAD_PROBE_TYPE_BUFFER)
+    size = gst_buffer_get_size (GST_PAD_PROBE_INFO_BUFFER (info));
+  else if (GST_PAD_PROBE_INFO_TYPE (info) & GST_PAD_PROBE_TYPE_BUFFER_LIST)
+    size = gst_buffer_list_calculate_size (GST_PAD_PROBE_INFO_BUFFER_LIST
+        (info));
+  __atomic_fetch_add (counter, size, __ATOMIC_RELAXED);
+  return GST_PAD_PROBE_OK;
 }
 
 /* A reply carrying "error" (webrtcbin closed, bad SDP, no reply) ends the viewer. */
@@ -619,6 +648,9 @@ add_track (FerryViewer *self, const char *kind, GstElement *tee,
 
   sink = gst_element_request_pad_simple (self->webrtc, "sink_%u");
   src = gst_element_get_static_pad (pay, "src");
+  gst_pad_add_probe (src, GST_PAD_PROBE_TYPE_BUFFER
+      | GST_PAD_PROBE_TYPE_BUFFER_LIST, count_bytes_cb,
+      g_atomic_rc_box_acquire (self->bytes_out), g_atomic_rc_box_release);
   if (gst_pad_link (src, sink) != GST_PAD_LINK_OK) {
     gst_object_unref (src);
     gst_object_unref (sink);
@@ -930,6 +962,9 @@ ferry_viewer_close (FerryViewer *self, const char *status, const char *info)
   if (self->rtpbin)
     g_signal_handlers_disconnect_by_data (self->rtpbin, self);
 
+  if (g_strcmp0 (status, "FAILED") == 0)
+    ferry_metrics_count (ferry_app_get_metrics (self->app),
+        FERRY_METRIC_VIEWER_FAILURES);
   if (status != NULL)
     self->events->status (self->events_data, self, status, info);
 

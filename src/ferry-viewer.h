@@ -43,6 +43,7 @@ gboolean ferry_viewer_lacks_track (FerryViewer *self, const char *kind);
 gboolean ferry_viewer_sends_track (FerryViewer *self, const char *kind);
 GstElement *ferry_viewer_get_bin (FerryViewer *self);
 FerryTransitMeter *ferry_viewer_get_transit (FerryViewer *self);
+guint64 ferry_viewer_get_bytes_out (FerryViewer *self);
 
 /* Called by FerryStream. */
 gboolean ferry_viewer_attach (FerryViewer *self, FerryStream *stream,

@@ -25,7 +25,6 @@ ferry_config_new_default (void)
   self->listen_address = g_strdup ("127.0.0.1");
   self->rest_port = 8081;
   self->ws_port = 8080;
-  self->max_body_bytes = 64 * 1024;
   self->connect_timeout_s = 15;
   self->rtmp_timeout_s = 5;
   self->idle_timeout_s = 10;
@@ -59,6 +58,14 @@ ferry_config_new_default (void)
   self->nack_history = 512;
   self->ping_interval_s = 10;
   self->ping_misses = 3;
+  self->max_body_kb = 64;
+  self->max_json_depth = 32;
+  self->max_pulls = 100;
+  self->max_viewers = 1000;
+  self->max_stream_viewers = 1000;
+  self->max_ws_message_kb = 256;
+  self->max_ws_rate = 50;
+  self->max_ws_per_address = 64;
   return self;
 }
 
@@ -149,6 +156,14 @@ static const KeySpec keys[] = {
   UINT_KEY ("webrtc", "gather-timeout-ms", gather_timeout_ms, 100, 60000),
   UINT_KEY ("webrtc", "ping-interval", ping_interval_s, 0, 3600),
   UINT_KEY ("webrtc", "ping-misses", ping_misses, 0, 1000),
+  UINT_KEY ("limits", "body-kb", max_body_kb, 1, 1048576),
+  UINT_KEY ("limits", "json-depth", max_json_depth, 2, 256),
+  UINT_KEY ("limits", "pulls", max_pulls, 1, 100000),
+  UINT_KEY ("limits", "viewers", max_viewers, 1, 1000000),
+  UINT_KEY ("limits", "viewers-per-stream", max_stream_viewers, 1, 1000000),
+  UINT_KEY ("limits", "ws-message-kb", max_ws_message_kb, 8, 65536),
+  UINT_KEY ("limits", "ws-messages-per-second", max_ws_rate, 1, 100000),
+  UINT_KEY ("limits", "ws-per-address", max_ws_per_address, 1, 100000),
   {"debug", "transit-stats", KEY_BOOL, G_STRUCT_OFFSET (FerryConfig,
           transit_stats), 0, 0},
 };

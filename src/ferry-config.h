@@ -15,7 +15,6 @@ typedef struct
   char *listen_address;         /* address both HTTP servers bind to */
   guint rest_port;              /* REST API + player page */
   guint ws_port;                /* WCS WebSocket signalling */
-  gsize max_body_bytes;         /* REST request body limit */
   char **cors_origins;          /* Access-Control-Allow-Origin values; "*" = any */
   /* [pull] */
   guint connect_timeout_s;      /* PENDING longer than this → FAILED */
@@ -60,6 +59,15 @@ typedef struct
                                  * on NACK; 0 = no NACK/RTX */
   guint ping_misses;            /* unanswered pings in a row before a client is
                                  * dropped; 0 = never drop */
+  /* [limits] (docs/configuration.md#limits): each refusal is a clear error */
+  guint max_body_kb;            /* REST/WHEP request body */
+  guint max_json_depth;         /* nesting of REST bodies and WebSocket messages */
+  guint max_pulls;              /* active pulls at once (REST and on demand) */
+  guint max_viewers;            /* viewers at once, all streams */
+  guint max_stream_viewers;     /* viewers of one stream at once */
+  guint max_ws_message_kb;      /* one WebSocket message */
+  guint max_ws_rate;            /* WebSocket messages per second per connection */
+  guint max_ws_per_address;     /* open WebSockets per client address */
   /* [debug] */
   gboolean transit_stats;       /* measure video transit (ferry-transit.h) in find_all */
 } FerryConfig;

@@ -21,6 +21,8 @@ static const struct
   {FERRY_ERROR_STORAGE, 507, "storage"},
   {FERRY_ERROR_MISSING_PLUGIN, 500, "missing_plugin"},
   {FERRY_ERROR_INTERNAL, 500, "internal"},
+  {FERRY_ERROR_LIMIT, 503, "limit_reached"},
+  {FERRY_ERROR_TOO_MANY, 429, "too_many_requests"},
 };
 
 static gint

@@ -26,6 +26,8 @@ typedef enum
   FERRY_ERROR_STORAGE,            /* the records directory cannot be written */
   FERRY_ERROR_MISSING_PLUGIN,
   FERRY_ERROR_INTERNAL,
+  FERRY_ERROR_LIMIT,              /* a [limits] capacity is reached (pulls, viewers) */
+  FERRY_ERROR_TOO_MANY,           /* one client asks too much (per-address limits) */
 } FerryErrorCode;
 
 guint ferry_error_http_status (const GError *error);

@@ -34,11 +34,22 @@ nesting_within (const char *data, gsize len, guint max_depth)
 
 /**
  * ferry_json_parse_object:
- * Returns: (transfer full) (nullable): the root object, or NULL with @error when the text
- * is not JSON or its root is not an object.
+ * As ferry_json_parse_object_depth() with FERRY_JSON_MAX_DEPTH.
  */
 JsonObject *
 ferry_json_parse_object (const char *data, gssize len, GError **error)
+{
+  return ferry_json_parse_object_depth (data, len, FERRY_JSON_MAX_DEPTH, error);
+}
+
+/**
+ * ferry_json_parse_object_depth:
+ * Returns: (transfer full) (nullable): the root object, or NULL with @error when the text
+ * is not JSON, nests deeper than @max_depth or its root is not an object.
+ */
+JsonObject *
+ferry_json_parse_object_depth (const char *data, gssize len, guint max_depth,
+    GError **error)
 {
   g_autoptr (JsonParser) parser = json_parser_new_immutable ();
   g_autoptr (GError) local = NULL;
@@ -51,9 +62,9 @@ ferry_json_parse_object (const char *data, gssize len, GError **error)
   }
   if (len < 0)
     len = strlen (data);
-  if (!nesting_within (data, len, FERRY_JSON_MAX_DEPTH)) {
+  if (!nesting_within (data, len, max_depth)) {
     g_set_error (error, FERRY_ERROR, FERRY_ERROR_INVALID_JSON,
-        "the JSON nests deeper than %d levels", FERRY_JSON_MAX_DEPTH);
+        "the JSON nests deeper than %u levels", max_depth);
     return NULL;
   }
   if (!json_parser_load_from_data (parser, data, len, &local)) {

@@ -12,6 +12,8 @@ G_BEGIN_DECLS
 /* Deeper input is refused before parsing (json-glib recurses per level). */
 #define FERRY_JSON_MAX_DEPTH 32
 
+JsonObject *ferry_json_parse_object_depth (const char *data, gssize len,
+    guint max_depth, GError **error);
 JsonObject *ferry_json_parse_object (const char *data, gssize len,
     GError **error);
 char *ferry_json_to_string (JsonNode *node);

@@ -35,13 +35,56 @@ check_conflicts (FerryRegistry *reg, const char *uri, const char *name,
   return TRUE;
 }
 
+/* [limits] pulls: the active pulls (PENDING, PLAYING, RECONNECTING) at most. */
+static gboolean
+admit_pull (FerryApp *app, GError **error)
+{
+  guint limit = ferry_app_get_config (app)->max_pulls;
+  g_autoptr (GPtrArray) all = ferry_registry_list (ferry_app_get_registry (app));
+  guint active = 0;
+
+  for (guint i = 0; i < all->len; i++)
+    active += ferry_stream_is_active (g_ptr_array_index (all, i));
+  if (active < limit)
+    return TRUE;
+  ferry_metrics_count (ferry_app_get_metrics (app), FERRY_METRIC_LIMITED);
+  g_set_error (error, FERRY_ERROR, FERRY_ERROR_LIMIT,
+      "the server pulls %u streams, its limit ([limits] pulls)", active);
+  return FALSE;
+}
+
+/* Ended pulls stay listed until terminated or pulled again (as in WCS); so that pulls
+ * that fail do not pile up without bound, the oldest ended ones beyond [limits] pulls
+ * are forgotten. */
+static void
+forget_old_ended (FerryApp *app)
+{
+  FerryRegistry *reg = ferry_app_get_registry (app);
+  guint limit = ferry_app_get_config (app)->max_pulls;
+  g_autoptr (GPtrArray) all = ferry_registry_list (reg);
+  guint ended = 0;
+
+  for (guint i = 0; i < all->len; i++)
+    ended += !ferry_stream_is_active (g_ptr_array_index (all, i));
+  for (guint i = 0; i < all->len && ended > limit; i++) {
+    FerryStream *s = g_ptr_array_index (all, i);
+    if (ferry_stream_is_active (s))
+      continue;
+    GST_INFO ("forgetting the ended pull %s (%s): more than %u are listed",
+        ferry_stream_get_name (s), ferry_stream_get_id (s), limit);
+    ferry_registry_remove (reg, s);
+    ended--;
+  }
+}
+
 /**
  * ferry_pull_start:
  * @req: already validated (ferry_ingest_uri_is_supported())
  *
  * Adds the pull to the registry and starts connecting. A pipeline that cannot be built
  * still gives a pull (FAILED, with the reason) rather than an error: the request was valid.
- * Returns: (transfer full) (nullable): the pull, or NULL with @error (a conflict).
+ * Returns: (transfer full) (nullable): the pull, or NULL with @error (a conflict,
+ *   [limits] pulls).
  */
 FerryStream *
 ferry_pull_start (FerryApp *app, const FerryPullRequest *req, GError **error)
@@ -52,8 +95,9 @@ ferry_pull_start (FerryApp *app, const FerryPullRequest *req, GError **error)
   FerryStream *stream;
 
   init_debug ();
-  if (!check_conflicts (reg, req->uri, name, error))
+  if (!check_conflicts (reg, req->uri, name, error) || !admit_pull (app, error))
     return NULL;
+  forget_old_ended (app);
   stream = ferry_stream_new (app, req->uri, name, req->has_audio,
       req->has_video, req->record);
   if (req->on_demand)
@@ -91,6 +135,31 @@ find_active (FerryApp *app, const char *uri)
   return s;
 }
 
+/* [limits] viewers and viewers-per-stream, for a viewer of @stream (NULL: of a pull not
+ * made yet). */
+static gboolean
+admit_viewer (FerryApp *app, FerryStream *stream, GError **error)
+{
+  const FerryConfig *config = ferry_app_get_config (app);
+  g_autoptr (GPtrArray) all = ferry_registry_list (ferry_app_get_registry (app));
+  guint total = 0;
+
+  for (guint i = 0; i < all->len; i++)
+    total += ferry_stream_get_n_viewers (g_ptr_array_index (all, i));
+  if (total >= config->max_viewers)
+    g_set_error (error, FERRY_ERROR, FERRY_ERROR_LIMIT,
+        "the server has %u viewers, its limit ([limits] viewers)", total);
+  else if (stream
+      && ferry_stream_get_n_viewers (stream) >= config->max_stream_viewers)
+    g_set_error (error, FERRY_ERROR, FERRY_ERROR_LIMIT,
+        "the stream has %u viewers, its limit ([limits] viewers-per-stream)",
+        ferry_stream_get_n_viewers (stream));
+  else
+    return TRUE;
+  ferry_metrics_count (ferry_app_get_metrics (app), FERRY_METRIC_LIMITED);
+  return FALSE;
+}
+
 /**
  * ferry_pull_for_viewer:
  * @on_demand: (out): set when there is no pull yet but @name is an rtmp(s):// uri Ferry
@@ -99,7 +168,7 @@ find_active (FerryApp *app, const char *uri)
  *
  * What a viewer that asks for @name plays: the active pull named @name, or the active pull
  * of the uri @name. Returns: (transfer full) (nullable): the pull; NULL with @on_demand, or
- * NULL with @error: "Stream not found", or why the uri cannot be pulled.
+ * NULL with @error: "Stream not found", why the uri cannot be pulled, or a [limits] one.
  */
 FerryStream *
 ferry_pull_for_viewer (FerryApp *app, const char *name, gboolean *on_demand,
@@ -114,17 +183,24 @@ ferry_pull_for_viewer (FerryApp *app, const char *name, gboolean *on_demand,
     return NULL;
   }
   s = ferry_registry_lookup_name (ferry_app_get_registry (app), name);
-  if (s != NULL && ferry_stream_is_active (s))
+  if (s != NULL && ferry_stream_is_active (s)) {
+    if (!admit_viewer (app, s, error))
+      g_clear_object (&s);
     return s;
+  }
   g_clear_object (&s);
   if (!looks_like_rtmp (name)) {
     g_set_error_literal (error, FERRY_ERROR, FERRY_ERROR_NOT_FOUND,
         "Stream not found");
     return NULL;
   }
-  if ((s = find_active (app, name)) != NULL)
+  if ((s = find_active (app, name)) != NULL) {
+    if (!admit_viewer (app, s, error))
+      g_clear_object (&s);
     return s;
-  if (!ferry_ingest_uri_is_supported (name, error))
+  }
+  if (!ferry_ingest_uri_is_supported (name, error)
+      || !admit_viewer (app, NULL, error))
     return NULL;
   *on_demand = TRUE;
   return NULL;

@@ -83,7 +83,7 @@ ferry_rest_refuse_large_body (SoupServerMessage *msg,
       (soup_server_message_get_request_headers (msg));
   goffset received = soup_server_message_get_request_body (msg)->length;
 
-  if (MAX (announced, received) <= (goffset) config->max_body_bytes)
+  if (MAX (announced, received) <= (goffset) config->max_body_kb * 1024)
     return FALSE;
   ferry_rest_reply_error_literal (msg, FERRY_ERROR_BODY_TOO_LARGE,
       "the request body is too large");
@@ -374,7 +374,8 @@ api_route (FerryApp *app, SoupServerMessage *msg, const char *path,
     reply_json (msg, 200, list);
     return;
   }
-  body = ferry_json_parse_object (req_body->data, req_body->length, &error);
+  body = ferry_json_parse_object_depth (req_body->data, req_body->length,
+      ferry_app_get_config (app)->max_json_depth, &error);
   if (body == NULL) {
     ferry_rest_reply_error (msg, error);
     return;

@@ -4,6 +4,8 @@
 #include "ferry-json.h"
 #include "ferry-metrics.h"
 #include "ferry-pull.h"
+#include "ferry-rest.h"
+#include "ferry-errors.h"
 #include "ferry-registry.h"
 #include "ferry-viewer.h"
 #include "ferry-wcs.h"
@@ -40,6 +42,10 @@ typedef struct
   gboolean awaiting_pong;
   guint missed_pings;
   const char *close_reason;     /* static; sent in our close frame */
+  gushort close_code;           /* … with this code */
+  char *address;                /* the client's IP, for [limits] ws-per-address */
+  double tokens;                /* [limits] ws-messages-per-second: a token bucket */
+  gint64 tokens_us;             /* monotonic time it was last filled */
 } Client;
 
 static void
@@ -253,6 +259,23 @@ handle_pong (Client *c)
   c->missed_pings = 0;
 }
 
+/* A token bucket of [limits] ws-messages-per-second, holding up to two seconds' worth:
+ * the SDK sends a few messages at once (connection, playStream) and then one per play,
+ * stop or pong. Returns: FALSE when the client is over its rate. */
+static gboolean
+take_token (Client *c)
+{
+  guint rate = ferry_app_get_config (c->sig->app)->max_ws_rate;
+  gint64 now = g_get_monotonic_time ();
+
+  c->tokens = MIN (2.0 * rate, c->tokens + (now - c->tokens_us) * rate / 1e6);
+  c->tokens_us = now;
+  if (c->tokens < 1.0)
+    return FALSE;
+  c->tokens -= 1.0;
+  return TRUE;
+}
+
 /* Main context (libsoup). Unknown messages, bad JSON and binary frames are ignored:
  * the protocol says never to close the socket over them. */
 static void
@@ -268,10 +291,21 @@ message_cb (SoupWebsocketConnection *conn, gint type, GBytes *message,
   gsize len;
   const char *text;
 
+  if (!take_token (c)) {
+    GST_WARNING ("client %s (%s): more than %u messages a second; closing it",
+        c->id, c->address, ferry_app_get_config (c->sig->app)->max_ws_rate);
+    ferry_metrics_count (ferry_app_get_metrics (c->sig->app),
+        FERRY_METRIC_LIMITED);
+    c->close_code = SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION;
+    c->close_reason = "message rate limit";
+    g_hash_table_remove (c->sig->clients, c);   /* frees c */
+    return;
+  }
   if (type != SOUP_WEBSOCKET_DATA_TEXT)
     return;
   text = g_bytes_get_data (message, &len);
-  root = ferry_json_parse_object (text, len, &error);
+  root = ferry_json_parse_object_depth (text, len,
+      ferry_app_get_config (c->sig->app)->max_json_depth, &error);
   if (root == NULL) {
     GST_INFO ("client %s: ignoring a malformed message: %s", c->id,
         error->message);
@@ -323,11 +357,11 @@ client_free (gpointer data)
   g_signal_handlers_disconnect_by_data (c->conn, c);
   if (soup_websocket_connection_get_state (c->conn) ==
       SOUP_WEBSOCKET_STATE_OPEN)
-    soup_websocket_connection_close (c->conn, SOUP_WEBSOCKET_CLOSE_GOING_AWAY,
-        c->close_reason);
+    soup_websocket_connection_close (c->conn, c->close_code, c->close_reason);
   g_object_unref (c->conn);
   g_hash_table_unref (c->plays);
   GST_INFO ("client %s: gone", c->id);
+  g_free (c->address);
   g_free (c->id);
   g_free (c);
 }
@@ -341,6 +375,18 @@ closed_cb (SoupWebsocketConnection *conn, gpointer user_data)
   g_hash_table_remove (c->sig->clients, c);
 }
 
+/* Returns: (transfer full): the client's IP address as text, or "?". */
+static char *
+remote_address (SoupServerMessage *msg)
+{
+  GSocketAddress *remote = soup_server_message_get_remote_address (msg);
+
+  if (!G_IS_INET_SOCKET_ADDRESS (remote))
+    return g_strdup ("?");
+  return g_inet_address_to_string (g_inet_socket_address_get_address
+      (G_INET_SOCKET_ADDRESS (remote)));
+}
+
 /* Main context (libsoup): a new WebSocket. The connection is borrowed: keep a ref. */
 static void
 websocket_cb (SoupServer *server, SoupServerMessage *msg, const char *path,
@@ -348,26 +394,54 @@ websocket_cb (SoupServer *server, SoupServerMessage *msg, const char *path,
 {
   FerrySignalling *self = user_data;
   Client *c = g_new0 (Client, 1);
-  GSocketAddress *remote = soup_server_message_get_remote_address (msg);
-  g_autofree char *peer = NULL;
+  const FerryConfig *config = ferry_app_get_config (self->app);
 
   c->sig = self;
   c->conn = g_object_ref (conn);
   c->close_reason = "server shutdown";
+  c->close_code = SOUP_WEBSOCKET_CLOSE_GOING_AWAY;
+  c->address = remote_address (msg);
+  c->tokens = 2.0 * config->max_ws_rate;
+  c->tokens_us = g_get_monotonic_time ();
   c->id = g_uuid_string_random ();
   c->plays = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
       play_free);
   /* SDP offers are a few KiB; anything near the default 128 KiB cap is abuse. */
-  soup_websocket_connection_set_max_incoming_payload_size (conn, 256 * 1024);
+  soup_websocket_connection_set_max_incoming_payload_size (conn,
+      (guint64) config->max_ws_message_kb * 1024);
   g_signal_connect (conn, "message", G_CALLBACK (message_cb), c);
   g_signal_connect (conn, "closed", G_CALLBACK (closed_cb), c);
   g_hash_table_add (self->clients, c);
   ferry_metrics_count (ferry_app_get_metrics (self->app),
       FERRY_METRIC_WS_SESSIONS);
-  if (G_IS_INET_SOCKET_ADDRESS (remote))
-    peer = g_inet_address_to_string (g_inet_socket_address_get_address
-        (G_INET_SOCKET_ADDRESS (remote)));
-  GST_INFO ("client %s: connected from %s", c->id, peer ? peer : "?");
+  GST_INFO ("client %s: connected from %s", c->id, c->address);
+}
+
+/* Main context, after the upgrade request's headers: [limits] ws-per-address. A status
+ * set here answers the request instead of upgrading it. */
+static void
+ws_early_cb (SoupServer *server, SoupServerMessage *msg, const char *path,
+    GHashTable *query, gpointer user_data)
+{
+  FerrySignalling *self = user_data;
+  guint limit = ferry_app_get_config (self->app)->max_ws_per_address;
+  g_autofree char *address = remote_address (msg);
+  GHashTableIter it;
+  gpointer key;
+  guint n = 0;
+  g_autofree char *text = NULL;
+
+  g_hash_table_iter_init (&it, self->clients);
+  while (g_hash_table_iter_next (&it, &key, NULL))
+    n += g_str_equal (((Client *) key)->address, address);
+  if (n < limit)
+    return;
+  GST_WARNING ("refusing a WebSocket from %s: it has %u open ([limits] "
+      "ws-per-address)", address, n);
+  ferry_metrics_count (ferry_app_get_metrics (self->app), FERRY_METRIC_LIMITED);
+  text = g_strdup_printf ("too many WebSocket connections from %s (limit %u)",
+      address, limit);
+  ferry_rest_reply_error_literal (msg, FERRY_ERROR_TOO_MANY, text);
 }
 
 /* Main context, every ping-interval. A client that left ping-misses pings in a row
@@ -417,6 +491,7 @@ ferry_signalling_new (FerryApp *app, SoupServer *server)
   self->app = app;
   self->server = g_object_ref (server);
   self->clients = g_hash_table_new_full (NULL, NULL, client_free, NULL);
+  soup_server_add_early_handler (server, NULL, ws_early_cb, self, NULL);
   soup_server_add_websocket_handler (server, NULL, NULL, NULL, websocket_cb,
       self, NULL);
   if (interval > 0) {

@@ -1,22 +1,44 @@
-// Operations (#9): GET /metrics against a real origin and a real viewer (the C peer).
+// Operations (#9): GET /metrics against a real origin and a real viewer (the C peer), and
+// the [limits] (a second Ferry with tight ones; raw WebSocket clients with canned offers).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startEnv } from './lib/env.mjs';
+import { startFerry } from './lib/ferry.mjs';
 import { startPeer, streamReport } from './lib/peer.mjs';
-import { sleep, waitFor } from './lib/util.mjs';
+import { connectWs, establishedWs } from './lib/wsclient.mjs';
+import { chromiumOffer } from './fixtures/offers.mjs';
+import { sleep, waitFor, writeConf } from './lib/util.mjs';
 
 let env;
 let ferry;
+let lim;    // the Ferry with tight [limits]
+
+const LIMITS_CONF = `[limits]
+body-kb = 8
+json-depth = 4
+pulls = 2
+viewers = 3
+viewers-per-stream = 2
+ws-message-kb = 8
+ws-messages-per-second = 5
+ws-per-address = 4
+[webrtc]
+ice-timeout = 60
+[pull]
+connect-timeout = 60
+idle-timeout = 60
+`;
 
 before(async () => {
   // reconnect = false, idle-timeout = 3: a name nobody publishes fails in 3 s
   env = await startEnv({ publish: ['ops1'], ferryConf: '[pull]\nreconnect = false\nidle-timeout = 3\n' });
   ferry = env.ferry;
+  lim = await startFerry({ extraArgs: ['--config', writeConf(LIMITS_CONF)] });
 }, { timeout: 60000 });
 
 after(async () => {
   if (!env) return;
-  const problems = await ferry.stopAndCheck();
+  const problems = [...await ferry.stopAndCheck(), ...(lim ? await lim.stopAndCheck() : [])];
   env.ferry = null;
   await env.stop();
   assert.deepEqual(problems, []);
@@ -144,4 +166,105 @@ test('/metrics: a failed pull and error responses are counted', { timeout: 20000
   assert.ok(after.get('ferry_http_responses_total', { server: 'rest', code: '400' })
     >= (before.get('ferry_http_responses_total', { server: 'rest', code: '400' }) ?? 0) + 1, after.text);
   await ferry.terminate({ localStreamName: 'ops-fail' });
+});
+
+/** Checks a JSON error answer. */
+function assertError(r, status, code, re) {
+  assert.equal(r.status, status, r.text);
+  assert.equal(r.json?.error, code, r.text);
+  assert.match(r.json?.message ?? '', re, r.text);
+}
+
+async function limited(f) {
+  const r = await f.rest('GET', '/metrics');
+  return Number(r.text.match(/^ferry_limited_total (\d+)$/m)?.[1]);
+}
+
+test('[limits] body-kb and json-depth: 413 and 400 with the limit named', { timeout: 10000 }, async () => {
+  const big = { uri: env.uri('ops1'), localStreamName: 'x'.repeat(9000) };
+  assertError(await lim.pull(big), 413, 'body_too_large', /too large/);
+  const deep = '{"uri": {"a": {"b": {"c": {"d": 1}}}}}';
+  assertError(await lim.rest('POST', '/rest-api/pull/rtmp/pull', deep), 400, 'invalid_json', /deeper than 4 levels/);
+  // one level less is parsed (and then refused for what it says)
+  const ok = '{"uri": {"a": {"b": 1}}}';
+  assertError(await lim.rest('POST', '/rest-api/pull/rtmp/pull', ok), 400, 'invalid_parameter', /uri/);
+});
+
+test('[limits] pulls: the third active pull gets 503 limit_reached; ending one makes room', { timeout: 30000 }, async () => {
+  const l0 = await limited(lim);
+  await lim.pullPlaying(env.uri('ops1'), 'lim-a');
+  const b = await lim.pull({ uri: env.uri('nobody-b'), localStreamName: 'lim-b' });   // stays PENDING
+  assert.equal(b.status, 200, b.text);
+  assertError(await lim.pull({ uri: env.uri('nobody-c'), localStreamName: 'lim-c' }), 503, 'limit_reached',
+    /pulls 2 streams.*\[limits\] pulls/);
+  // an on-demand pull (a viewer plays an rtmp:// uri) counts the same
+  const ws = await establishedWs(lim.wsUrl);
+  try {
+    ws.wcs('playStream', { mediaSessionId: 'od1', name: env.uri('nobody-d'), mediaProvider: 'WebRTC', sdp: chromiumOffer() });
+    await ws.next((m) => m.message === 'notifyStreamStatusEvent' && m.data[0].mediaSessionId === 'od1'
+      && m.data[0].status === 'FAILED' && /\[limits\] pulls/.test(m.data[0].info), { what: 'FAILED for the on-demand pull' });
+  } finally { ws.close(); await ws.closed; }
+  assert.equal(await limited(lim), l0 + 2);
+  assert.equal((await lim.terminate({ localStreamName: 'lim-b' })).status, 200);
+  const c = await lim.pull({ uri: env.uri('nobody-c'), localStreamName: 'lim-c' });
+  assert.equal(c.status, 200, c.text);
+  assert.equal((await lim.terminate({ localStreamName: 'lim-c' })).status, 200);
+  // the playing pull was never disturbed
+  assert.equal((await lim.find((p) => p.localStreamName === 'lim-a')).status, 'PLAYING');
+});
+
+test('[limits] viewers-per-stream and viewers: FAILED with the limit named over WCS, 503 over WHEP', { timeout: 30000 }, async () => {
+  const ws = await establishedWs(lim.wsUrl);
+  const play = (id) => ws.wcs('playStream', { mediaSessionId: id, name: 'lim-a', mediaProvider: 'WebRTC', sdp: chromiumOffer() });
+  try {
+    play('v1');
+    play('v2');
+    await ws.next((m) => m.message === 'setRemoteSDP' && m.data[0] === 'v2', { what: 'an answer for v2' });
+    play('v3');
+    await ws.next((m) => m.message === 'notifyStreamStatusEvent' && m.data[0].mediaSessionId === 'v3'
+      && m.data[0].status === 'FAILED' && /2 viewers.*\[limits\] viewers-per-stream/.test(m.data[0].info),
+    { what: 'FAILED for the third viewer' });
+    const whep = await lim.rest('POST', '/whep/lim-a', chromiumOffer(), { json: false, headers: { 'Content-Type': 'application/sdp' } });
+    assertError(whep, 503, 'limit_reached', /viewers-per-stream/);
+    assert.equal((await lim.find((p) => p.localStreamName === 'lim-a')).viewers, 2);
+    // the server-wide limit (3): a second stream's first viewer fits, its second does not
+    await lim.pullPlaying(`${env.uri('ops1')}?second`, 'lim-e');
+    ws.wcs('playStream', { mediaSessionId: 'w1', name: 'lim-e', mediaProvider: 'WebRTC', sdp: chromiumOffer() });
+    await ws.next((m) => m.message === 'setRemoteSDP' && m.data[0] === 'w1', { what: 'an answer for w1' });
+    ws.wcs('playStream', { mediaSessionId: 'w2', name: 'lim-e', mediaProvider: 'WebRTC', sdp: chromiumOffer() });
+    await ws.next((m) => m.message === 'notifyStreamStatusEvent' && m.data[0].mediaSessionId === 'w2'
+      && m.data[0].status === 'FAILED' && /3 viewers.*\[limits\] viewers\)/.test(m.data[0].info),
+    { what: 'FAILED for the fourth viewer' });
+  } finally { ws.close(); await ws.closed; }
+});
+
+test('[limits] ws-per-address, ws-messages-per-second, ws-message-kb', { timeout: 30000 }, async () => {
+  const open = [];
+  try {
+    for (let i = 0; i < 4; i++) open.push(await connectWs(lim.wsUrl));
+    await assert.rejects(connectWs(lim.wsUrl), /upgrade refused: HTTP\/1\.1 429/);
+    open.pop().close();
+    await waitFor('room for one more', async () => {
+      try { open.push(await connectWs(lim.wsUrl)); return true; } catch { return false; }
+    }, { timeout: 5000, interval: 200 });
+    // a flood: 5 messages a second with a burst of 10, then it is closed with 1008
+    const flood = open[0];
+    for (let i = 0; i < 30; i++) flood.wcs('availableStream', { mediaSessionId: `f${i}`, name: 'lim-a' });
+    const c = await flood.closed;
+    assert.equal(c.code, 1008, JSON.stringify(c));
+    assert.match(c.reason, /rate/);
+    // a message over ws-message-kb (8) closes the connection: libsoup sends 1009 and
+    // closes with the rest of the message unread, so the client may see the RST first
+    const big = open[1];
+    big.wcs('availableStream', { mediaSessionId: 'big', name: 'x'.repeat(9000) });
+    const b = await big.closed;
+    assert.ok(b.code === 1009 || (b.code === 1006 && !b.clean), JSON.stringify(b));
+    // a well-behaved client on the same address is untouched
+    const calm = open[2];
+    calm.wcs('connection', { appKey: 'defaultApp', mediaProviders: ['WebRTC'], clientVersion: '2.0' });
+    await calm.next((m) => m.message === 'getUserData', { what: 'getUserData' });
+  } finally {
+    for (const ws of open) { if (!ws.ended) { ws.close(); await ws.closed; } }
+  }
+  assert.equal((await lim.find((p) => p.localStreamName === 'lim-a')).status, 'PLAYING');
 });

@@ -23,6 +23,7 @@ static const struct
   {FERRY_ERROR_INTERNAL, 500, "internal"},
   {FERRY_ERROR_LIMIT, 503, "limit_reached"},
   {FERRY_ERROR_TOO_MANY, 429, "too_many_requests"},
+  {FERRY_ERROR_NOT_IMPLEMENTED, 501, "not_implemented"},
 };
 
 static gint

@@ -28,6 +28,7 @@ typedef enum
   FERRY_ERROR_INTERNAL,
   FERRY_ERROR_LIMIT,              /* a [limits] capacity is reached (pulls, viewers) */
   FERRY_ERROR_TOO_MANY,           /* one client asks too much (per-address limits) */
+  FERRY_ERROR_NOT_IMPLEMENTED,    /* needs a tool that is not installed */
 } FerryErrorCode;
 
 guint ferry_error_http_status (const GError *error);

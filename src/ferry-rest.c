@@ -1,5 +1,6 @@
 /* ferry-rest.c — see ferry-rest.h. Main context only. */
 #include "ferry-rest.h"
+#include "ferry-debug.h"
 #include "ferry-errors.h"
 #include "ferry-ice.h"
 #include "ferry-ingest.h"
@@ -52,7 +53,9 @@ ferry_rest_reply_error (SoupServerMessage *msg, const GError *error)
       error->message);
   text = ferry_json_to_string (root);
   soup_server_message_set_status (msg, status, NULL);
-  if (status == 405)
+  /* a handler that allows other methods says so before */
+  if (status == 405 && soup_message_headers_get_one
+      (soup_server_message_get_response_headers (msg), "Allow") == NULL)
     soup_message_headers_replace (soup_server_message_get_response_headers
         (msg), "Allow", "POST");
   soup_server_message_set_response (msg, "application/json",
@@ -290,7 +293,7 @@ handle_record (FerryApp *app, SoupServerMessage *msg, JsonObject *body,
 typedef enum
 {
   ROUTE_PULL, ROUTE_FIND_ALL, ROUTE_TERMINATE, ROUTE_RECORD_START,
-  ROUTE_RECORD_STOP, ROUTE_RECORDS, ROUTE_ICE
+  ROUTE_RECORD_STOP, ROUTE_RECORDS, ROUTE_ICE, ROUTE_DEBUG_LOG
 } Route;
 
 static const struct
@@ -306,10 +309,14 @@ static const struct
   {API_PREFIX "/pull/rtmp/record/stop", ROUTE_RECORD_STOP, FALSE},
   {API_PREFIX "/records/find_all", ROUTE_RECORDS, TRUE},
   {API_PREFIX "/ice", ROUTE_ICE, TRUE},
+  {API_PREFIX "/debug/log", ROUTE_DEBUG_LOG, FALSE},
 };
 
+#define DEBUG_PIPELINE_PREFIX API_PREFIX "/debug/pipeline/"
+
 static void api_route (FerryApp *app, SoupServerMessage *msg,
-    const char *path, const char *method, SoupMessageBody *req_body);
+    const char *path, const char *method, SoupMessageBody *req_body,
+    GHashTable *query);
 
 /* Main context (libsoup), after the body was read. */
 static void
@@ -325,12 +332,12 @@ api_cb (SoupServer *server, SoupServerMessage *msg, const char *path,
     ferry_rest_no_content (msg);
     return;
   }
-  api_route (app, msg, path, method, req_body);
+  api_route (app, msg, path, method, req_body, query);
 }
 
 static void
 api_route (FerryApp *app, SoupServerMessage *msg, const char *path,
-    const char *method, SoupMessageBody *req_body)
+    const char *method, SoupMessageBody *req_body, GHashTable *query)
 {
   g_autoptr (JsonObject) body = NULL;
   g_autoptr (GError) error = NULL;
@@ -342,6 +349,18 @@ api_route (FerryApp *app, SoupServerMessage *msg, const char *path,
   len = strlen (clean);
   if (len > 1 && clean[len - 1] == '/')
     clean[len - 1] = '\0';
+  if (g_str_has_prefix (clean, DEBUG_PIPELINE_PREFIX)) {
+    /* libsoup hands the path %-decoded: any stream name fits after the prefix */
+    if (!g_str_equal (method, "GET") && !g_str_equal (method, "HEAD")) {
+      soup_message_headers_replace (soup_server_message_get_response_headers
+          (msg), "Allow", "GET, HEAD");
+      ferry_rest_reply_error_literal (msg, FERRY_ERROR_METHOD_NOT_ALLOWED,
+          "use GET for this path");
+    } else
+      ferry_debug_pipeline (app, msg, clean + strlen (DEBUG_PIPELINE_PREFIX),
+          query);
+    return;
+  }
   for (guint i = 0; i < G_N_ELEMENTS (routes); i++)
     if (g_str_equal (clean, routes[i].path))
       r = i;
@@ -386,6 +405,9 @@ api_route (FerryApp *app, SoupServerMessage *msg, const char *path,
       break;
     case ROUTE_TERMINATE:
       handle_terminate (app, msg, body);
+      break;
+    case ROUTE_DEBUG_LOG:
+      ferry_debug_log (app, msg, body);
       break;
     default:
       handle_record (app, msg, body, routes[r].route == ROUTE_RECORD_START);

@@ -2,6 +2,7 @@
  * pull object. Its connection to the origin is in ferry-stream-source.c. Main context
  * only. */
 #include "ferry-stream-private.h"
+#include "ferry-debug.h"
 #include "ferry-gop-cache.h"
 #include "ferry-transit.h"
 #include "ferry-errors.h"
@@ -30,6 +31,8 @@ ferry_stream_dispose (GObject *object)
   if (self->pipeline)
     gst_element_set_state (self->pipeline, GST_STATE_NULL);
   g_clear_pointer (&self->source, ferry_source_free);
+  if (self->pipeline)
+    ferry_debug_forget_pipeline (self->pipeline);
   g_clear_object (&self->pipeline);
   g_clear_pointer (&self->timeline, ferry_timeline_unref);
   g_list_free_full (g_steal_pointer (&self->viewers), g_object_unref);
@@ -398,6 +401,8 @@ finish_shutdown (FerryStream *self)
   if (self->pipeline)
     gst_element_set_state (self->pipeline, GST_STATE_NULL);
   g_clear_pointer (&self->source, ferry_source_free);
+  if (self->pipeline)
+    ferry_debug_forget_pipeline (self->pipeline);
   g_clear_object (&self->pipeline);
   memset (&self->ingest, 0, sizeof self->ingest);
   GST_INFO ("stream %s: pipeline stopped", self->name);

@@ -268,3 +268,66 @@ test('[limits] ws-per-address, ws-messages-per-second, ws-message-kb', { timeout
   }
   assert.equal((await lim.find((p) => p.localStreamName === 'lim-a')).status, 'PLAYING');
 });
+
+test('GET /rest-api/debug/pipeline/{name}: the graph as dot and as SVG; 404 and 405', { timeout: 30000 }, async () => {
+  await ferry.pullPlaying(env.uri('ops1'), 'dbg-a');
+  const ws = await establishedWs(ferry.wsUrl);
+  try {
+    ws.wcs('playStream', { mediaSessionId: 'graph1', name: 'dbg-a', mediaProvider: 'WebRTC', sdp: chromiumOffer() });
+    await ws.next((m) => m.message === 'setRemoteSDP' && m.data[0] === 'graph1', { what: 'an answer' });
+    const r = await ferry.rest('GET', '/rest-api/debug/pipeline/dbg-a');
+    assert.equal(r.status, 200, r.text.slice(0, 300));
+    assert.match(r.headers['content-type'], /^text\/vnd\.graphviz/);
+    assert.match(r.text, /^digraph/);
+    // what gst-launch users look for: the elements, by factory, with caps on the links
+    for (const e of ['GstRtmp2Src', 'GstFlvDemux', 'GstH264Parse', 'GstTee', 'GstWebRTCBin']) {
+      assert.ok(r.text.includes(e), `no ${e} in the graph`);
+    }
+    assert.match(r.text, /video\/x-h264/);
+    assert.ok(r.text.includes('graph1'), 'the viewer\'s bin is not in the graph');
+    const svg = await ferry.rest('GET', '/rest-api/debug/pipeline/dbg-a?format=svg', undefined, { timeout: 25000 });
+    assert.equal(svg.status, 200, svg.text.slice(0, 300));
+    assert.match(svg.headers['content-type'], /^image\/svg\+xml/);
+    assert.match(svg.text, /<svg[\s>]/);
+    assert.ok(svg.text.includes('GstWebRTCBin'), 'the SVG does not show webrtcbin');
+  } finally { ws.close(); await ws.closed; }
+  assertError(await ferry.rest('GET', '/rest-api/debug/pipeline/nobody'), 404, 'not_found', /localStreamName/);
+  assertError(await ferry.rest('GET', '/rest-api/debug/pipeline/dbg-a?format=png'), 400, 'invalid_parameter', /dot or svg/);
+  const post = await ferry.rest('POST', '/rest-api/debug/pipeline/dbg-a', {});
+  assertError(post, 405, 'method_not_allowed', /GET/);
+  assert.equal(post.headers.allow, 'GET, HEAD');
+});
+
+test('POST /rest-api/debug/log: DEBUG for one stream\'s elements only, and back to normal', { timeout: 40000 }, async () => {
+  await ferry.pullPlaying(`${env.uri('ops1')}?b`, 'dbg-b');
+  // GStreamer colours its log on a terminal and in files alike: compare without the escapes
+  const debugLinesOf = (id) => ferry.log().replace(/\x1b\[[0-9;]*m/g, '').split('\n')
+    .filter((l) => / DEBUG /.test(l) && l.includes(`-${id}>`));
+  const r = await ferry.rest('POST', '/rest-api/debug/log', { localStreamName: 'dbg-a', level: 'debug' });
+  assert.equal(r.status, 200, r.text);
+  assert.deepEqual(r.json, { localStreamName: 'dbg-a', level: 'debug' });
+  const ws = await establishedWs(ferry.wsUrl);
+  const play = async (id, name) => {
+    ws.wcs('playStream', { mediaSessionId: id, name, mediaProvider: 'WebRTC', sdp: chromiumOffer() });
+    await ws.next((m) => m.message === 'setRemoteSDP' && m.data[0] === id, { what: `an answer for ${id}` });
+  };
+  try {
+    await play('logA', 'dbg-a');
+    await play('logB', 'dbg-b');
+    await waitFor('DEBUG lines of the raised stream\'s viewer', async () => debugLinesOf('logA').length > 20,
+      { timeout: 10000, interval: 300 });
+    assert.deepEqual(debugLinesOf('logB').slice(0, 3), [], 'the other stream logs at DEBUG too');
+    // back to normal: a new viewer of the same stream logs no DEBUG
+    const n = await ferry.rest('POST', '/rest-api/debug/log', { localStreamName: 'dbg-a', level: 'none' });
+    assert.equal(n.status, 200, n.text);
+    await play('logA2', 'dbg-a');
+    await sleep(1000);
+    assert.deepEqual(debugLinesOf('logA2').slice(0, 3), [], 'DEBUG after level none');
+  } finally { ws.close(); await ws.closed; }
+  assertError(await ferry.rest('POST', '/rest-api/debug/log', { localStreamName: 'dbg-a', level: 'loud' }), 400,
+    'invalid_parameter', /level/);
+  assertError(await ferry.rest('POST', '/rest-api/debug/log', { localStreamName: 'nobody', level: 5 }), 404,
+    'not_found', /localStreamName/);
+  assertError(await ferry.rest('POST', '/rest-api/debug/log', { level: 5 }), 400, 'missing_parameter', /localStreamName/);
+  for (const n of ['dbg-a', 'dbg-b']) assert.equal((await ferry.terminate({ localStreamName: n })).status, 200);
+});

@@ -1,5 +1,6 @@
 /* ferry-app.c — see ferry-app.h. Main context only. */
 #include "ferry-app.h"
+#include "ferry-auth.h"
 #include "ferry-ice.h"
 #include "ferry-metrics.h"
 #include "ferry-registry.h"
@@ -130,6 +131,8 @@ ferry_app_start (FerryApp *self, GError **error)
       FERRY_VERSION " ", NULL);
   self->ws_server = soup_server_new ("server-header", "ferry/"
       FERRY_VERSION " ", NULL);
+  if (!ferry_auth_check_config (self->config, error))
+    return FALSE;
   self->public_ips = ferry_ice_resolve_public (self->config->public_addresses,
       error);
   if (self->config->public_addresses && self->public_ips == NULL)

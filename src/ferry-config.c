@@ -3,6 +3,7 @@
 #include "ferry-transcode.h"
 
 #include <gst/gst.h>
+#include <string.h>
 
 GST_DEBUG_CATEGORY_STATIC (ferry_config_debug);
 #define GST_CAT_DEFAULT ferry_config_debug
@@ -58,6 +59,8 @@ ferry_config_new_default (void)
   self->nack_history = 512;
   self->ping_interval_s = 10;
   self->ping_misses = 3;
+  self->auth_rest = g_strdup ("auto");
+  self->auth_play = g_strdup ("auto");
   self->max_body_kb = 64;
   self->max_json_depth = 32;
   self->max_pulls = 100;
@@ -83,6 +86,11 @@ ferry_config_free (FerryConfig *self)
   g_strfreev (self->turn_servers);
   g_free (self->stun_server);
   g_strfreev (self->ice_addresses);
+  g_free (self->auth_rest);
+  g_free (self->auth_play);
+  g_strfreev (self->rest_tokens);
+  g_strfreev (self->rest_users);
+  g_strfreev (self->play_tokens);
   g_free (self);
 }
 
@@ -156,6 +164,14 @@ static const KeySpec keys[] = {
   UINT_KEY ("webrtc", "gather-timeout-ms", gather_timeout_ms, 100, 60000),
   UINT_KEY ("webrtc", "ping-interval", ping_interval_s, 0, 3600),
   UINT_KEY ("webrtc", "ping-misses", ping_misses, 0, 1000),
+  {"auth", "rest", KEY_STRING, G_STRUCT_OFFSET (FerryConfig, auth_rest), 0, 0},
+  {"auth", "play", KEY_STRING, G_STRUCT_OFFSET (FerryConfig, auth_play), 0, 0},
+  {"auth", "rest-tokens", KEY_STRV, G_STRUCT_OFFSET (FerryConfig,
+          rest_tokens), 0, 0},
+  {"auth", "rest-users", KEY_STRV, G_STRUCT_OFFSET (FerryConfig, rest_users),
+      0, 0},
+  {"auth", "play-tokens", KEY_STRV, G_STRUCT_OFFSET (FerryConfig,
+          play_tokens), 0, 0},
   UINT_KEY ("limits", "body-kb", max_body_kb, 1, 1048576),
   UINT_KEY ("limits", "json-depth", max_json_depth, 2, 256),
   UINT_KEY ("limits", "pulls", max_pulls, 1, 100000),
@@ -358,6 +374,24 @@ ferry_config_validate (FerryConfig *self, const char *name, GError **error)
     g_set_error (error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
         "%s: [transcode] policy must be auto, always or never", name);
     return FALSE;
+  }
+  for (guint i = 0; i < 2; i++) {
+    const char *v = i == 0 ? self->auth_rest : self->auth_play;
+    if (v == NULL || !(g_str_equal (v, "auto") || g_str_equal (v, "on")
+            || g_str_equal (v, "off"))) {
+      g_set_error (error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+          "%s: [auth] %s must be auto, on or off", name,
+          i == 0 ? "rest" : "play");
+      return FALSE;
+    }
+  }
+  for (char **u = self->rest_users; u && *u; u++) {
+    const char *colon = strchr (*u, ':');
+    if (colon == NULL || colon == *u || colon[1] == '\0') {
+      g_set_error (error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+          "%s: [auth] rest-users takes user:password entries", name);
+      return FALSE;
+    }
   }
   if (!transcode_preset_is_valid (self->transcode_preset)) {
     g_set_error (error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,

@@ -68,6 +68,12 @@ typedef struct
   guint max_ws_message_kb;      /* one WebSocket message */
   guint max_ws_rate;            /* WebSocket messages per second per connection */
   guint max_ws_per_address;     /* open WebSockets per client address */
+  /* [auth] (docs/security.md) */
+  char *auth_rest;              /* auto | on | off: REST API, /metrics, recordings */
+  char *auth_play;              /* auto | on | off: playback (WCS, WHEP) */
+  char **rest_tokens;           /* bearer tokens for the REST API */
+  char **rest_users;            /* "user:password" for HTTP Basic */
+  char **play_tokens;           /* tokens for playback */
   /* [debug] */
   gboolean transit_stats;       /* measure video transit (ferry-transit.h) in find_all */
 } FerryConfig;

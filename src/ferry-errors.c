@@ -24,6 +24,8 @@ static const struct
   {FERRY_ERROR_LIMIT, 503, "limit_reached"},
   {FERRY_ERROR_TOO_MANY, 429, "too_many_requests"},
   {FERRY_ERROR_NOT_IMPLEMENTED, 501, "not_implemented"},
+  {FERRY_ERROR_UNAUTHORIZED, 401, "unauthorized"},
+  {FERRY_ERROR_FORBIDDEN, 403, "forbidden"},
 };
 
 static gint

@@ -29,6 +29,8 @@ typedef enum
   FERRY_ERROR_LIMIT,              /* a [limits] capacity is reached (pulls, viewers) */
   FERRY_ERROR_TOO_MANY,           /* one client asks too much (per-address limits) */
   FERRY_ERROR_NOT_IMPLEMENTED,    /* needs a tool that is not installed */
+  FERRY_ERROR_UNAUTHORIZED,       /* no credentials where [auth] wants them */
+  FERRY_ERROR_FORBIDDEN,          /* credentials that are not valid */
 } FerryErrorCode;
 
 guint ferry_error_http_status (const GError *error);

@@ -1,6 +1,7 @@
 /* ferry-metrics.c — see ferry-metrics.h. Main context only. */
 #include "ferry-metrics.h"
 #include "ferry-app.h"
+#include "ferry-auth.h"
 #include "ferry-errors.h"
 #include "ferry-registry.h"
 #include "ferry-rest.h"
@@ -338,6 +339,8 @@ metrics_cb (SoupServer *server, SoupServerMessage *msg, const char *path,
         "only GET is allowed here");
     return;
   }
+  if (!ferry_auth_rest (ferry_app_get_config (self->app), msg))
+    return;
   text = ferry_metrics_render (self);
   soup_server_message_set_status (msg, 200, NULL);
   soup_server_message_set_response (msg,

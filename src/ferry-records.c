@@ -1,4 +1,5 @@
 /* ferry-records.c — see ferry-records.h. Main context. */
+#include "ferry-auth.h"
 #include "ferry-records.h"
 #include "ferry-log.h"
 #include "ferry-json.h"
@@ -177,6 +178,8 @@ ferry_records_download_cb (SoupServer *server, SoupServerMessage *msg,
         "only GET is allowed here");
     return;
   }
+  if (!ferry_auth_rest (ferry_app_get_config (app), msg))
+    return;
   if (*name == '/')
     name++;
   if (!ferry_records_name_is_valid (name)) {

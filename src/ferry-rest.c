@@ -1,5 +1,6 @@
 /* ferry-rest.c — see ferry-rest.h. Main context only. */
 #include "ferry-rest.h"
+#include "ferry-auth.h"
 #include "ferry-debug.h"
 #include "ferry-errors.h"
 #include "ferry-ice.h"
@@ -332,6 +333,8 @@ api_cb (SoupServer *server, SoupServerMessage *msg, const char *path,
     ferry_rest_no_content (msg);
     return;
   }
+  if (!ferry_auth_rest (ferry_app_get_config (app), msg))
+    return;
   api_route (app, msg, path, method, req_body, query);
 }
 

@@ -1,6 +1,7 @@
 /* ferry-signalling.c — see ferry-signalling.h. Main context only. */
 #include "ferry-signalling.h"
 #include "ferry-invoke.h"
+#include "ferry-auth.h"
 #include "ferry-json.h"
 #include "ferry-metrics.h"
 #include "ferry-pull.h"
@@ -11,6 +12,7 @@
 #include "ferry-wcs.h"
 
 #include <gst/gst.h>
+#include <string.h>
 
 GST_DEBUG_CATEGORY_STATIC (ferry_signalling_debug);
 #define GST_CAT_DEFAULT ferry_signalling_debug
@@ -43,6 +45,7 @@ typedef struct
   guint missed_pings;
   const char *close_reason;     /* static; sent in our close frame */
   gushort close_code;           /* … with this code */
+  char *token;                  /* play token from `connection` (authToken/custom.token) */
   char *address;                /* the client's IP, for [limits] ws-per-address */
   double tokens;                /* [limits] ws-messages-per-second: a token bucket */
   gint64 tokens_us;             /* monotonic time it was last filled */
@@ -120,6 +123,22 @@ static const FerryViewerEvents viewer_events = {
   .closed = viewer_closed,
 };
 
+/* The play token a WCS message carries: custom.token (createSession({custom}) and
+ * play({custom}) in the SDK), else authToken (createSession({authToken})).
+ * Returns: (transfer none) (nullable) */
+static const char *
+token_of (JsonObject *payload)
+{
+  const char *token = NULL;
+  JsonNode *custom = json_object_get_member (payload, "custom");
+
+  if (custom && JSON_NODE_HOLDS_OBJECT (custom))
+    ferry_json_get_string (json_node_get_object (custom), "token", &token, NULL);
+  if (token == NULL)
+    ferry_json_get_string (payload, "authToken", &token, NULL);
+  return token;
+}
+
 static void
 handle_connection (Client *c, JsonObject *payload)
 {
@@ -128,6 +147,8 @@ handle_connection (Client *c, JsonObject *payload)
   if (payload) {
     ferry_json_get_string (payload, "appKey", &app_key, NULL);
     ferry_json_get_string (payload, "clientVersion", &version, NULL);
+    g_free (c->token);
+    c->token = g_strdup (token_of (payload));
   }
   client_send (c, ferry_wcs_get_user_data (c->id, app_key, version));
 }
@@ -158,6 +179,18 @@ handle_play (Client *c, JsonObject *payload)
     send_status (c, msid, name, TRUE, TRUE, "FAILED",
         "MediaSessionId is already in use");
     return;
+  }
+  {
+    const char *token = token_of (payload);
+    if (!ferry_auth_play_token (ferry_app_get_config (c->sig->app),
+            token ? token : c->token)) {
+      GST_INFO ("client %s: play %s: %s", c->id, name, (token || c->token)
+          ? "play token refused" : "no play token");
+      send_status (c, msid, name, TRUE, TRUE, "FAILED", (token || c->token)
+          ? "Unauthorized: the play token is not valid"
+          : "Unauthorized: a play token is required (authToken or custom.token)");
+      return;
+    }
   }
   /* MSE and WSPlayer send a placeholder SDP Ferry cannot answer: the SDK's own
    * "unusable SDP" text (wcs-websocket-protocol.md §7, §8). */
@@ -362,6 +395,9 @@ client_free (gpointer data)
   g_hash_table_unref (c->plays);
   GST_INFO ("client %s: gone", c->id);
   g_free (c->address);
+  if (c->token)
+    memset (c->token, 0, strlen (c->token));
+  g_free (c->token);
   g_free (c->id);
   g_free (c);
 }

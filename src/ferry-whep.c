@@ -1,5 +1,6 @@
 /* ferry-whep.c — see ferry-whep.h. Main context only. */
 #include "ferry-whep.h"
+#include "ferry-auth.h"
 #include "ferry-errors.h"
 #include "ferry-ice.h"
 #include "ferry-log.h"
@@ -148,6 +149,8 @@ handle_post (FerryWhep *self, SoupServerMessage *msg, const char *name)
   FerryViewer *viewer;
   Session *s;
 
+  if (!ferry_auth_play_header (ferry_app_get_config (self->app), msg))
+    return;
   if (ferry_rest_refuse_large_body (msg, ferry_app_get_config (self->app)))
     return;
   if (!has_content_type (msg, "application/sdp")) {

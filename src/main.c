@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "ferry-app.h"
+#include "ferry-auth.h"
 #include "ferry-build-config.h"
 #include "ferry-plugins.h"
 
@@ -116,6 +117,10 @@ main (int argc, char **argv)
     config->ice_addresses = g_steal_pointer (&ice);
   }
 
+  if (!ferry_auth_check_config (config, &error)) {
+    g_printerr ("ferry: %s\n", error->message);
+    return EXIT_FAILURE;
+  }
   if (check_config) {
     g_print ("ferry: configuration OK (%s%s)\n", config_path ? config_path
         : "built-in defaults", sets ? " and --set" : "");

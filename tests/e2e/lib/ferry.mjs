@@ -95,12 +95,18 @@ export async function startFerry({ extraArgs = [], env = {}, iceAddress = '127.0
       return problems;
     },
   };
-  await waitFor(`Ferry ready on ${base}`, async () => {
-    if (proc.exitInfo) {
-      throw fatal(`Ferry exited early ${JSON.stringify(proc.exitInfo)}: ${proc.log().slice(-2000)}`);
-    }
-    const r = await request('GET', `${base}/rest-api/pull/rtmp/find_all`, undefined, { timeout: 1000 });
-    return r.status === 200;
-  }, { timeout: 15000, interval: 150 });
+  try {
+    await waitFor(`Ferry ready on ${base}`, async () => {
+      if (proc.exitInfo) {
+        throw fatal(`Ferry exited early ${JSON.stringify(proc.exitInfo)}: ${proc.log().slice(-2000)}`);
+      }
+      // 401: a Ferry with [auth] rest = on answers too
+      const r = await request('GET', `${base}/rest-api/pull/rtmp/find_all`, undefined, { timeout: 1000 });
+      return r.status === 200 || r.status === 401;
+    }, { timeout: 15000, interval: 150 });
+  } catch (err) {
+    await proc.stop({ graceMs: 2000 });
+    throw err;
+  }
   return ferry;
 }

@@ -695,7 +695,8 @@ function netWorld() {
     const server = ns.serverAddr;
     // No --ice-address 127.0.0.1: a command-line list would replace the config's.
     netFerry = await startFerry({
-      extraArgs: ['--config', writeConf(`[server]\nlisten = ${server}\n`
+      // [auth] off: a non-loopback listen would require credentials (auth.test.mjs)
+      extraArgs: ['--config', writeConf(`[server]\nlisten = ${server}\n[auth]\nrest = off\nplay = off\n`
         + `[webrtc]\nice-addresses = ${server}\nport-min = ${PORT_MIN}\nport-max = ${PORT_MAX}\n`)],
       iceAddress: null,
       host: server,

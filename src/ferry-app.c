@@ -28,6 +28,7 @@ struct _FerryApp
   FerryRegistry *registry;
   FerrySignalling *signalling;
   guint rest_port, ws_port;     /* as bound (a configured 0 picks a free port) */
+  guint https_port, wss_port;   /* as bound; 0 without [tls] */
   char **public_ips;            /* [webrtc] public-addresses, resolved */
   FerryWhep *whep;
   FerryMetrics *metrics;        /* owned */
@@ -90,7 +91,8 @@ ferry_app_new (FerryConfig *config)
 }
 
 static guint
-listen_one (FerryApp *self, SoupServer *server, guint port, GError **error)
+listen_one (FerryApp *self, SoupServer *server, guint port,
+    SoupServerListenOptions options, GError **error)
 {
   g_autoptr (GInetAddress) addr =
       g_inet_address_new_from_string (self->config->listen_address);
@@ -105,16 +107,33 @@ listen_one (FerryApp *self, SoupServer *server, guint port, GError **error)
     return 0;
   }
   sa = g_inet_socket_address_new (addr, port);
-  if (!soup_server_listen (server, sa, 0, error)) {
+  if (!soup_server_listen (server, sa, options, error)) {
     g_prefix_error (error, "cannot listen on %s:%u: ",
         self->config->listen_address, port);
     return 0;
   }
+  /* the server may listen twice (plain and TLS): the newest listener of this scheme */
   uris = soup_server_get_uris (server);
-  if (uris)
-    bound = g_uri_get_port (uris->data);
+  for (GSList *l = uris; l; l = l->next)
+    if (g_str_equal (g_uri_get_scheme (l->data),
+            (options & SOUP_SERVER_LISTEN_HTTPS) ? "https" : "http")
+        && (port == 0 || (guint) g_uri_get_port (l->data) == port))
+      bound = g_uri_get_port (l->data);
   g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
   return bound;
+}
+
+/* [tls] cert-file and key-file, as one certificate. Returns: (transfer full) (nullable) */
+static GTlsCertificate *
+load_certificate (const FerryConfig *config, GError **error)
+{
+  GTlsCertificate *cert = g_tls_certificate_new_from_files
+      (config->tls_cert_file, config->tls_key_file, error);
+
+  if (cert == NULL)
+    g_prefix_error (error, "[tls] %s / %s: ", config->tls_cert_file,
+        config->tls_key_file);
+  return cert;
 }
 
 /**
@@ -143,13 +162,31 @@ ferry_app_start (FerryApp *self, GError **error)
   self->signalling = ferry_signalling_new (self, self->ws_server);
 
   self->rest_port = listen_one (self, self->rest_server,
-      self->config->rest_port, error);
+      self->config->rest_port, 0, error);
   if (self->rest_port == 0)
     return FALSE;
   self->ws_port = listen_one (self, self->ws_server, self->config->ws_port,
-      error);
+      0, error);
   if (self->ws_port == 0)
     return FALSE;
+  if (self->config->tls_cert_file) {
+    g_autoptr (GTlsCertificate) cert = load_certificate (self->config, error);
+    if (cert == NULL)
+      return FALSE;
+    soup_server_set_tls_certificate (self->rest_server, cert);
+    soup_server_set_tls_certificate (self->ws_server, cert);
+    self->https_port = listen_one (self, self->rest_server,
+        self->config->https_port, SOUP_SERVER_LISTEN_HTTPS, error);
+    if (self->https_port == 0)
+      return FALSE;
+    self->wss_port = listen_one (self, self->ws_server,
+        self->config->wss_port, SOUP_SERVER_LISTEN_HTTPS, error);
+    if (self->wss_port == 0)
+      return FALSE;
+    GST_INFO ("TLS: REST API on https://%s:%u/, WebSocket on wss://%s:%u/",
+        self->config->listen_address, self->https_port,
+        self->config->listen_address, self->wss_port);
+  }
   ferry_ice_log_report (self->config, self->public_ips);
   if (!self->config->tls_verify)
     GST_WARNING ("[pull] tls-verify = false: rtmps:// origins are not authenticated");
@@ -216,6 +253,83 @@ ferry_app_stop (FerryApp *self)
   g_clear_object (&self->rest_server);
   g_clear_object (&self->ws_server);
   g_clear_pointer (&self->registry, ferry_registry_free);
+}
+
+#define TAKE_STR(field) \
+  G_STMT_START { g_free (self->config->field); \
+    self->config->field = g_steal_pointer (&fresh->field); } G_STMT_END
+#define TAKE_STRV(field) \
+  G_STMT_START { g_strfreev (self->config->field); \
+    self->config->field = g_steal_pointer (&fresh->field); } G_STMT_END
+
+/**
+ * ferry_app_reload:
+ * @fresh: (transfer none): the configuration read again (SIGHUP)
+ *
+ * Takes over from @fresh what can change under running streams and clients without
+ * surprising them (docs/configuration.md#reloading): [auth], [limits], [server]
+ * cors-origins and the TLS certificate (new connections get the new one). Everything else
+ * (ports, addresses, pull and WebRTC settings) needs a restart; a change there is logged.
+ * Nothing changes when @fresh is not usable.
+ */
+gboolean
+ferry_app_reload (FerryApp *self, FerryConfig *fresh, GError **error)
+{
+  g_autoptr (GTlsCertificate) cert = NULL;
+
+  FERRY_ASSERT_MAIN_VAL (self, FALSE);
+  /* the new file decides on auth, the running sockets on whether auth is needed */
+  g_free (fresh->listen_address);
+  fresh->listen_address = g_strdup (self->config->listen_address);
+  if (!ferry_auth_check_config (fresh, error))
+    return FALSE;
+  if (self->https_port != 0) {
+    if (fresh->tls_cert_file == NULL) {
+      g_set_error (error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+          "[tls] cannot be turned off by a reload (restart Ferry)");
+      return FALSE;
+    }
+    cert = load_certificate (fresh, error);
+    if (cert == NULL)
+      return FALSE;
+  } else if (fresh->tls_cert_file != NULL)
+    GST_WARNING ("reload: [tls] is new; it takes a restart to listen with TLS");
+
+  if (cert) {
+    soup_server_set_tls_certificate (self->rest_server, cert);
+    soup_server_set_tls_certificate (self->ws_server, cert);
+    TAKE_STR (tls_cert_file);
+    TAKE_STR (tls_key_file);
+  }
+  TAKE_STR (auth_rest);
+  TAKE_STR (auth_play);
+  TAKE_STRV (rest_tokens);
+  TAKE_STRV (rest_users);
+  TAKE_STRV (play_tokens);
+  TAKE_STRV (cors_origins);
+  self->config->max_body_kb = fresh->max_body_kb;
+  self->config->max_json_depth = fresh->max_json_depth;
+  self->config->max_pulls = fresh->max_pulls;
+  self->config->max_viewers = fresh->max_viewers;
+  self->config->max_stream_viewers = fresh->max_stream_viewers;
+  self->config->max_ws_message_kb = fresh->max_ws_message_kb;
+  self->config->max_ws_rate = fresh->max_ws_rate;
+  self->config->max_ws_per_address = fresh->max_ws_per_address;
+  GST_INFO ("reloaded [auth], [limits], cors-origins%s", cert
+      ? " and the TLS certificate" : "");
+  return TRUE;
+}
+
+guint
+ferry_app_get_https_port (FerryApp *self)
+{
+  return self->https_port;
+}
+
+guint
+ferry_app_get_wss_port (FerryApp *self)
+{
+  return self->wss_port;
 }
 
 GMainContext *

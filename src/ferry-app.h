@@ -33,6 +33,9 @@ guint ferry_app_get_rest_port (FerryApp *self);
 guint ferry_app_get_ws_port (FerryApp *self);
 char **ferry_app_get_public_ips (FerryApp *self);
 FerryMetrics *ferry_app_get_metrics (FerryApp *self);
+guint ferry_app_get_https_port (FerryApp *self);
+guint ferry_app_get_wss_port (FerryApp *self);
+gboolean ferry_app_reload (FerryApp *self, FerryConfig *fresh, GError **error);
 FerrySignalling *ferry_app_get_signalling (FerryApp *self);
 
 G_END_DECLS

@@ -59,6 +59,8 @@ ferry_config_new_default (void)
   self->nack_history = 512;
   self->ping_interval_s = 10;
   self->ping_misses = 3;
+  self->https_port = 8444;
+  self->wss_port = 8443;
   self->auth_rest = g_strdup ("auto");
   self->auth_play = g_strdup ("auto");
   self->max_body_kb = 64;
@@ -86,6 +88,8 @@ ferry_config_free (FerryConfig *self)
   g_strfreev (self->turn_servers);
   g_free (self->stun_server);
   g_strfreev (self->ice_addresses);
+  g_free (self->tls_cert_file);
+  g_free (self->tls_key_file);
   g_free (self->auth_rest);
   g_free (self->auth_play);
   g_strfreev (self->rest_tokens);
@@ -164,6 +168,12 @@ static const KeySpec keys[] = {
   UINT_KEY ("webrtc", "gather-timeout-ms", gather_timeout_ms, 100, 60000),
   UINT_KEY ("webrtc", "ping-interval", ping_interval_s, 0, 3600),
   UINT_KEY ("webrtc", "ping-misses", ping_misses, 0, 1000),
+  {"tls", "cert-file", KEY_STRING, G_STRUCT_OFFSET (FerryConfig,
+          tls_cert_file), 0, 0},
+  {"tls", "key-file", KEY_STRING, G_STRUCT_OFFSET (FerryConfig, tls_key_file),
+      0, 0},
+  UINT_KEY ("tls", "https-port", https_port, 0, 65535),
+  UINT_KEY ("tls", "wss-port", wss_port, 0, 65535),
   {"auth", "rest", KEY_STRING, G_STRUCT_OFFSET (FerryConfig, auth_rest), 0, 0},
   {"auth", "play", KEY_STRING, G_STRUCT_OFFSET (FerryConfig, auth_play), 0, 0},
   {"auth", "rest-tokens", KEY_STRV, G_STRUCT_OFFSET (FerryConfig,
@@ -373,6 +383,11 @@ ferry_config_validate (FerryConfig *self, const char *name, GError **error)
   if (!ferry_transcode_policy_from_string (self->transcode_policy, &policy)) {
     g_set_error (error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
         "%s: [transcode] policy must be auto, always or never", name);
+    return FALSE;
+  }
+  if ((self->tls_cert_file == NULL) != (self->tls_key_file == NULL)) {
+    g_set_error (error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,
+        "%s: [tls] cert-file and key-file go together", name);
     return FALSE;
   }
   for (guint i = 0; i < 2; i++) {

@@ -68,6 +68,11 @@ typedef struct
   guint max_ws_message_kb;      /* one WebSocket message */
   guint max_ws_rate;            /* WebSocket messages per second per connection */
   guint max_ws_per_address;     /* open WebSockets per client address */
+  /* [tls] (docs/security.md): HTTPS and WSS next to the plain ports */
+  char *tls_cert_file;          /* PEM certificate (chain); NULL = no TLS */
+  char *tls_key_file;           /* PEM private key */
+  guint https_port;             /* REST API, WHEP, player over TLS (WCS: 8444) */
+  guint wss_port;               /* WCS WebSocket over TLS (WCS: 8443) */
   /* [auth] (docs/security.md) */
   char *auth_rest;              /* auto | on | off: REST API, /metrics, recordings */
   char *auth_play;              /* auto | on | off: playback (WCS, WHEP) */

@@ -52,6 +52,7 @@ typedef struct
 {
   /* options */
   gchar *url;
+  gchar *tls_ca;                /* --tls-ca: trust this CA (PEM) for wss:// and https:// */
   gchar **names;
   gdouble seconds;
   gchar *ice_address;
@@ -629,6 +630,24 @@ whep_pending (Peer * peer)
   return n;
 }
 
+/* --tls-ca: @session trusts only the CA certificates in @file (a test's self-signed
+ * Ferry certificate) for wss:// and https://. A file that cannot be read ends the peer. */
+static void
+apply_tls_ca (SoupSession * session, const gchar * file)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GTlsDatabase) db = NULL;
+
+  if (file == NULL)
+    return;
+  db = g_tls_file_database_new (file, &error);
+  if (db == NULL) {
+    g_printerr ("ferry-test-peer: --tls-ca %s: %s\n", file, error->message);
+    exit (2);
+  }
+  soup_session_set_tls_database (session, db);
+}
+
 /* The WHEP mode: one session per --whep URL, all started at once. Always
  * returns EXIT_SUCCESS: per-stream failures are in the report. */
 static gint
@@ -654,6 +673,7 @@ run_whep (Peer * peer)
       "user-agent", "ferry-test-peer", NULL);
   /* as in the WCS mode: direct connections, and no libproxy under ASan */
   soup_session_set_proxy_resolver (peer->session, NULL);
+  apply_tls_ca (peer->session, peer->tls_ca);
 
   config.ctx = peer->ctx;
   config.session = peer->session;
@@ -739,7 +759,10 @@ parse_options (Peer * peer, int *argc, char ***argv)
   g_autoptr (GError) error = NULL;
   const GOptionEntry entries[] = {
     {"url", 'u', 0, G_OPTION_ARG_STRING, &peer->url,
-        "WCS WebSocket URL, e.g. ws://127.0.0.1:8080/", "URL"},
+        "WCS WebSocket URL, e.g. ws://127.0.0.1:8080/ or wss://…", "URL"},
+    {"tls-ca", 0, 0, G_OPTION_ARG_FILENAME, &peer->tls_ca,
+        "Trust the CA certificate(s) in FILE (PEM) for wss:// and https://",
+        "FILE"},
     {"name", 'n', 0, G_OPTION_ARG_STRING_ARRAY, &peer->names,
         "Stream name to play (repeat for more streams)", "STREAM"},
     {"seconds", 's', 0, G_OPTION_ARG_DOUBLE, &peer->seconds,
@@ -891,6 +914,7 @@ peer_clear (Peer * peer)
   g_clear_pointer (&peer->loop, g_main_loop_unref);
   g_clear_pointer (&peer->ctx, g_main_context_unref);
   g_free (peer->url);
+  g_free (peer->tls_ca);
   g_strfreev (peer->names);
   g_strfreev (peer->wheps);
   g_free (peer->ice_address);
@@ -943,6 +967,7 @@ main (int argc, char **argv)
   /* the server is always reached directly; this also keeps libproxy (C++,
    * which trips ASan's __cxa_throw interceptor when dlopen'ed) out */
   soup_session_set_proxy_resolver (peer.session, NULL);
+  apply_tls_ca (peer.session, peer.tls_ca);
   soup_session_websocket_connect_async (peer.session, msg, peer.origin, NULL,
       G_PRIORITY_DEFAULT, peer.cancel, on_connected, &peer);
   peer.deadline = attach_timeout (&peer, (guint) (peer.seconds * 1000),

@@ -4,21 +4,26 @@
 // WebSocket client, and the SDK's own behaviour is covered by the browser tests.
 import crypto from 'node:crypto';
 import net from 'node:net';
+import tls from 'node:tls';
 import { waitFor } from './util.mjs';
 
 /**
  * Connects to `url` (ws://host:port/path). Resolves once the upgrade is accepted.
  * @param {object} o
  * @param {boolean} o.autoPong  answer every WCS `ping` message with a `pong` (default true)
+ * @param {string|Buffer} o.ca  for wss:// URLs: the CA certificate(s) to trust (PEM)
  *
  * The client keeps every JSON message it receives in `messages` (unparsable text is kept
  * as {raw}). `closed` resolves to {code, reason, clean} when the connection ends:
  * code/reason of the server's close frame, clean = false when TCP ended without one.
  */
-export function connectWs(url, { autoPong = true } = {}) {
+export function connectWs(url, { autoPong = true, ca } = {}) {
   const u = new URL(url);
   const key = crypto.randomBytes(16).toString('base64');
-  const socket = net.connect({ host: u.hostname, port: Number(u.port) });
+  const secure = u.protocol === 'wss:';
+  const socket = secure
+    ? tls.connect({ host: u.hostname, port: Number(u.port), ca })
+    : net.connect({ host: u.hostname, port: Number(u.port) });
   const client = {
     socket,
     messages: [],
@@ -135,7 +140,7 @@ export function connectWs(url, { autoPong = true } = {}) {
   socket.on('error', () => { /* 'close' follows and says what happened */ });
 
   return new Promise((resolve, reject) => {
-    socket.once('connect', () => {
+    socket.once(secure ? 'secureConnect' : 'connect', () => {
       socket.write(`GET ${u.pathname || '/'} HTTP/1.1\r\nHost: ${u.host}\r\nUpgrade: websocket\r\n`
         + `Connection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`);
     });

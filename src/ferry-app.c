@@ -123,6 +123,69 @@ listen_one (FerryApp *self, SoupServer *server, guint port,
   return bound;
 }
 
+#define REQUEST_TIMER "ferry-request-timer"
+
+/* Main context: a request (or a kept-alive connection waiting for its next one) took
+ * longer than [limits] request-timeout to arrive: a slow or stalled client, or one that
+ * holds connections open on purpose (slowloris). The socket is shut down; libsoup sees
+ * the end of the stream and frees the connection. */
+static gboolean
+request_timeout_cb (gpointer data)
+{
+  SoupServerMessage *msg = data;
+  FerryApp *self = g_object_get_data (G_OBJECT (msg), "ferry-app");
+  GSocket *socket = soup_server_message_get_socket (msg);
+  GSocketAddress *remote = soup_server_message_get_remote_address (msg);
+  g_autofree char *peer = G_IS_INET_SOCKET_ADDRESS (remote)
+      ? g_inet_address_to_string (g_inet_socket_address_get_address
+      (G_INET_SOCKET_ADDRESS (remote))) : g_strdup ("?");
+
+  GST_INFO ("closing a connection from %s: no whole request within %u s "
+      "([limits] request-timeout)", peer, self->config->request_timeout_s);
+  ferry_metrics_count (self->metrics, FERRY_METRIC_LIMITED);
+  if (socket)
+    g_socket_shutdown (socket, TRUE, TRUE, NULL);
+  /* drops this source's last ref once it returns */
+  g_object_set_data (G_OBJECT (msg), REQUEST_TIMER, NULL);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+destroy_timer (gpointer source)
+{
+  g_source_destroy (source);
+  g_source_unref (source);
+}
+
+/* Main context: libsoup starts reading a request (a new connection, or the next request
+ * on a kept-alive one). The timer lives as long as the message or until it is read. */
+static void
+request_started_cb (SoupServer *server, SoupServerMessage *msg, gpointer data)
+{
+  FerryApp *self = data;
+  GSource *timer = g_timeout_source_new_seconds
+      (self->config->request_timeout_s);
+
+  g_object_set_data (G_OBJECT (msg), "ferry-app", self);
+  g_source_set_callback (timer, request_timeout_cb, msg, NULL);
+  g_source_attach (timer, self->ctx);
+  g_object_set_data_full (G_OBJECT (msg), REQUEST_TIMER, timer, destroy_timer);
+}
+
+static void
+request_read_cb (SoupServer *server, SoupServerMessage *msg, gpointer data)
+{
+  g_object_set_data (G_OBJECT (msg), REQUEST_TIMER, NULL);
+}
+
+static void
+watch_requests (FerryApp *self, SoupServer *server)
+{
+  g_signal_connect (server, "request-started", G_CALLBACK (request_started_cb),
+      self);
+  g_signal_connect (server, "request-read", G_CALLBACK (request_read_cb), self);
+}
+
 /* [tls] cert-file and key-file, as one certificate. Returns: (transfer full) (nullable) */
 static GTlsCertificate *
 load_certificate (const FerryConfig *config, GError **error)
@@ -157,6 +220,8 @@ ferry_app_start (FerryApp *self, GError **error)
   if (self->config->public_addresses && self->public_ips == NULL)
     return FALSE;
   ferry_metrics_install (self->metrics, self->rest_server, self->ws_server);
+  watch_requests (self, self->rest_server);
+  watch_requests (self, self->ws_server);
   ferry_rest_install (self, self->rest_server);
   self->whep = ferry_whep_new (self, self->rest_server);
   self->signalling = ferry_signalling_new (self, self->ws_server);
@@ -315,6 +380,7 @@ ferry_app_reload (FerryApp *self, FerryConfig *fresh, GError **error)
   self->config->max_ws_message_kb = fresh->max_ws_message_kb;
   self->config->max_ws_rate = fresh->max_ws_rate;
   self->config->max_ws_per_address = fresh->max_ws_per_address;
+  self->config->request_timeout_s = fresh->request_timeout_s;
   GST_INFO ("reloaded [auth], [limits], cors-origins%s", cert
       ? " and the TLS certificate" : "");
   return TRUE;

@@ -71,6 +71,7 @@ ferry_config_new_default (void)
   self->max_ws_message_kb = 256;
   self->max_ws_rate = 50;
   self->max_ws_per_address = 64;
+  self->request_timeout_s = 30;
   return self;
 }
 
@@ -190,6 +191,7 @@ static const KeySpec keys[] = {
   UINT_KEY ("limits", "ws-message-kb", max_ws_message_kb, 8, 65536),
   UINT_KEY ("limits", "ws-messages-per-second", max_ws_rate, 1, 100000),
   UINT_KEY ("limits", "ws-per-address", max_ws_per_address, 1, 100000),
+  UINT_KEY ("limits", "request-timeout", request_timeout_s, 1, 3600),
   {"debug", "transit-stats", KEY_BOOL, G_STRUCT_OFFSET (FerryConfig,
           transit_stats), 0, 0},
 };

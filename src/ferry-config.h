@@ -68,6 +68,8 @@ typedef struct
   guint max_ws_message_kb;      /* one WebSocket message */
   guint max_ws_rate;            /* WebSocket messages per second per connection */
   guint max_ws_per_address;     /* open WebSockets per client address */
+  guint request_timeout_s;      /* a request (or an idle connection) must be read whole
+                                 * in this long: slow clients are cut off */
   /* [tls] (docs/security.md): HTTPS and WSS next to the plain ports */
   char *tls_cert_file;          /* PEM certificate (chain); NULL = no TLS */
   char *tls_key_file;           /* PEM private key */

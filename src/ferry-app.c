@@ -135,10 +135,7 @@ request_timeout_cb (gpointer data)
   SoupServerMessage *msg = data;
   FerryApp *self = g_object_get_data (G_OBJECT (msg), "ferry-app");
   GSocket *socket = soup_server_message_get_socket (msg);
-  GSocketAddress *remote = soup_server_message_get_remote_address (msg);
-  g_autofree char *peer = G_IS_INET_SOCKET_ADDRESS (remote)
-      ? g_inet_address_to_string (g_inet_socket_address_get_address
-      (G_INET_SOCKET_ADDRESS (remote))) : g_strdup ("?");
+  g_autofree char *peer = ferry_rest_remote_address (msg);
 
   GST_INFO ("closing a connection from %s: no whole request within %u s "
       "([limits] request-timeout)", peer, self->config->request_timeout_s);
@@ -186,19 +183,6 @@ watch_requests (FerryApp *self, SoupServer *server)
   g_signal_connect (server, "request-read", G_CALLBACK (request_read_cb), self);
 }
 
-/* [tls] cert-file and key-file, as one certificate. Returns: (transfer full) (nullable) */
-static GTlsCertificate *
-load_certificate (const FerryConfig *config, GError **error)
-{
-  GTlsCertificate *cert = g_tls_certificate_new_from_files
-      (config->tls_cert_file, config->tls_key_file, error);
-
-  if (cert == NULL)
-    g_prefix_error (error, "[tls] %s / %s: ", config->tls_cert_file,
-        config->tls_key_file);
-  return cert;
-}
-
 /**
  * ferry_app_start:
  * Binds the REST and WebSocket ports (from the thread-default context, so that libsoup
@@ -235,7 +219,8 @@ ferry_app_start (FerryApp *self, GError **error)
   if (self->ws_port == 0)
     return FALSE;
   if (self->config->tls_cert_file) {
-    g_autoptr (GTlsCertificate) cert = load_certificate (self->config, error);
+    g_autoptr (GTlsCertificate) cert =
+        ferry_config_load_certificate (self->config, error);
     if (cert == NULL)
       return FALSE;
     soup_server_set_tls_certificate (self->rest_server, cert);
@@ -334,7 +319,7 @@ ferry_app_stop (FerryApp *self)
  * Takes over from @fresh what can change under running streams and clients without
  * surprising them (docs/configuration.md#reloading): [auth], [limits], [server]
  * cors-origins and the TLS certificate (new connections get the new one). Everything else
- * (ports, addresses, pull and WebRTC settings) needs a restart; a change there is logged.
+ * (ports, addresses, pull and WebRTC settings) needs a restart and is left as it was.
  * Nothing changes when @fresh is not usable.
  */
 gboolean
@@ -354,7 +339,7 @@ ferry_app_reload (FerryApp *self, FerryConfig *fresh, GError **error)
           "[tls] cannot be turned off by a reload (restart Ferry)");
       return FALSE;
     }
-    cert = load_certificate (fresh, error);
+    cert = ferry_config_load_certificate (fresh, error);
     if (cert == NULL)
       return FALSE;
   } else if (fresh->tls_cert_file != NULL)

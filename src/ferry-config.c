@@ -420,6 +420,23 @@ ferry_config_validate (FerryConfig *self, const char *name, GError **error)
 }
 
 /**
+ * ferry_config_load_certificate:
+ * Reads [tls] cert-file and key-file as one certificate (at start, by --check-config and
+ * on SIGHUP). Returns: (transfer full) (nullable)
+ */
+GTlsCertificate *
+ferry_config_load_certificate (const FerryConfig *self, GError **error)
+{
+  GTlsCertificate *cert = g_tls_certificate_new_from_files
+      (self->tls_cert_file, self->tls_key_file, error);
+
+  if (cert == NULL)
+    g_prefix_error (error, "[tls] %s / %s: ", self->tls_cert_file,
+        self->tls_key_file);
+  return cert;
+}
+
+/**
  * ferry_config_load_file:
  * Reads @path over the current values and validates the result. Unknown groups or keys
  * are errors, so that a misspelt key never silently falls back to a default; messages

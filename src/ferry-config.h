@@ -5,7 +5,7 @@
  */
 #pragma once
 
-#include <glib.h>
+#include <gio/gio.h>
 
 G_BEGIN_DECLS
 
@@ -93,6 +93,8 @@ gboolean ferry_config_set (FerryConfig *self, const char *assignment,
 gboolean ferry_config_validate (FerryConfig *self, const char *name,
     GError **error);
 void ferry_config_free (FerryConfig *self);
+GTlsCertificate *ferry_config_load_certificate (const FerryConfig *self,
+    GError **error);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (FerryConfig, ferry_config_free)
 

@@ -63,6 +63,18 @@ ferry_rest_reply_error (SoupServerMessage *msg, const GError *error)
       SOUP_MEMORY_COPY, text, strlen (text));
 }
 
+/* Returns: (transfer full): the client's IP address as text, or "?". */
+char *
+ferry_rest_remote_address (SoupServerMessage *msg)
+{
+  GSocketAddress *remote = soup_server_message_get_remote_address (msg);
+
+  if (!G_IS_INET_SOCKET_ADDRESS (remote))
+    return g_strdup ("?");
+  return g_inet_address_to_string (g_inet_socket_address_get_address
+      (G_INET_SOCKET_ADDRESS (remote)));
+}
+
 void
 ferry_rest_reply_error_literal (SoupServerMessage *msg, gint code,
     const char *text)

@@ -14,6 +14,7 @@ G_BEGIN_DECLS
 
 void ferry_rest_install (FerryApp *app, SoupServer *server);
 void ferry_rest_reply_error (SoupServerMessage *msg, const GError *error);
+char *ferry_rest_remote_address (SoupServerMessage *msg);
 void ferry_rest_reply_error_literal (SoupServerMessage *msg, gint code,
     const char *text);
 void ferry_rest_no_content (SoupServerMessage *msg);

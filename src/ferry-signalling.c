@@ -411,18 +411,6 @@ closed_cb (SoupWebsocketConnection *conn, gpointer user_data)
   g_hash_table_remove (c->sig->clients, c);
 }
 
-/* Returns: (transfer full): the client's IP address as text, or "?". */
-static char *
-remote_address (SoupServerMessage *msg)
-{
-  GSocketAddress *remote = soup_server_message_get_remote_address (msg);
-
-  if (!G_IS_INET_SOCKET_ADDRESS (remote))
-    return g_strdup ("?");
-  return g_inet_address_to_string (g_inet_socket_address_get_address
-      (G_INET_SOCKET_ADDRESS (remote)));
-}
-
 /* Main context (libsoup): a new WebSocket. The connection is borrowed: keep a ref. */
 static void
 websocket_cb (SoupServer *server, SoupServerMessage *msg, const char *path,
@@ -436,7 +424,7 @@ websocket_cb (SoupServer *server, SoupServerMessage *msg, const char *path,
   c->conn = g_object_ref (conn);
   c->close_reason = "server shutdown";
   c->close_code = SOUP_WEBSOCKET_CLOSE_GOING_AWAY;
-  c->address = remote_address (msg);
+  c->address = ferry_rest_remote_address (msg);
   c->tokens = 2.0 * config->max_ws_rate;
   c->tokens_us = g_get_monotonic_time ();
   c->id = g_uuid_string_random ();
@@ -461,7 +449,7 @@ ws_early_cb (SoupServer *server, SoupServerMessage *msg, const char *path,
 {
   FerrySignalling *self = user_data;
   guint limit = ferry_app_get_config (self->app)->max_ws_per_address;
-  g_autofree char *address = remote_address (msg);
+  g_autofree char *address = ferry_rest_remote_address (msg);
   GHashTableIter it;
   gpointer key;
   guint n = 0;

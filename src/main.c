@@ -202,11 +202,10 @@ main (int argc, char **argv)
   }
   if (config->tls_cert_file) {
     /* the files are read at start; say now whether they can be */
-    g_autoptr (GTlsCertificate) cert = g_tls_certificate_new_from_files
-        (config->tls_cert_file, config->tls_key_file, &error);
+    g_autoptr (GTlsCertificate) cert =
+        ferry_config_load_certificate (config, &error);
     if (cert == NULL) {
-      g_printerr ("ferry: [tls] %s / %s: %s\n", config->tls_cert_file,
-          config->tls_key_file, error->message);
+      g_printerr ("ferry: %s\n", error->message);
       return EXIT_FAILURE;
     }
   }

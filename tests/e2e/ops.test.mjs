@@ -117,7 +117,7 @@ test('/metrics: a playing stream with a viewer: bytes, bitrate, frames, viewers,
   const frames = second.get('ferry_stream_video_frames_total', { stream: name })
     - first.get('ferry_stream_video_frames_total', { stream: name });
   // 30 fps source: what came in over dt, give or take the scrape timing
-  assert.ok(frames > 20 * dt && frames < 40 * dt, `${frames} video frames in ${dt} s`);
+  assert.ok(frames > 15 * dt && frames < 45 * dt, `${frames} video frames in ${dt} s`);
   const audio = second.get('ferry_stream_audio_frames_total', { stream: name })
     - first.get('ferry_stream_audio_frames_total', { stream: name });
   // 44.1 kHz AAC: 43 frames/s

@@ -91,7 +91,7 @@ test('HTTPS: the REST API with the configured certificate; an untrusted client i
 });
 
 test('WSS: the C peer plays over wss:// trusting the certificate', { timeout: 40000 }, async () => {
-  const res = await runPeer({ url: `wss://127.0.0.1:${wssPort}/`, names: ['tls1'], seconds: 5, extraArgs: ['--tls-ca', certs.a.cert] });
+  const res = await runPeer({ url: `wss://127.0.0.1:${wssPort}/`, names: ['tls1'], seconds: 8, extraArgs: ['--tls-ca', certs.a.cert] });
   const s = streamReport(res, 'tls1');
   assert.ok(s.videoFrames > 60, JSON.stringify(s));
   assert.ok(s.audioSamples > 48000, JSON.stringify(s));

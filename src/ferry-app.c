@@ -1,6 +1,8 @@
 /* ferry-app.c — see ferry-app.h. Main context only. */
 #include "ferry-app.h"
 #include "ferry-auth.h"
+#include "ferry-conns.h"
+#include "ferry-errors.h"
 #include "ferry-ice.h"
 #include "ferry-metrics.h"
 #include "ferry-registry.h"
@@ -32,6 +34,7 @@ struct _FerryApp
   char **public_ips;            /* [webrtc] public-addresses, resolved */
   FerryWhep *whep;
   FerryMetrics *metrics;        /* owned */
+  FerryConns *conns;            /* owned: open connections per client address */
 };
 
 G_DEFINE_TYPE (FerryApp, ferry_app, G_TYPE_OBJECT)
@@ -52,6 +55,7 @@ ferry_app_finalize (GObject *object)
 
   ferry_config_free (self->config);
   ferry_metrics_free (self->metrics);
+  g_clear_pointer (&self->conns, ferry_conns_free);
   g_strfreev (self->public_ips);
   g_main_context_unref (self->ctx);
   G_OBJECT_CLASS (ferry_app_parent_class)->finalize (object);
@@ -87,6 +91,7 @@ ferry_app_new (FerryConfig *config)
   self->main_thread = g_thread_self ();
   self->registry = ferry_registry_new ();
   self->metrics = ferry_metrics_new (self);
+  self->conns = ferry_conns_new (self->ctx);
   return self;
 }
 
@@ -154,14 +159,39 @@ destroy_timer (gpointer source)
   g_source_unref (source);
 }
 
+/* Main context: a new connection is one more than [limits] connections-per-address
+ * allows. A status set before the headers are read answers the request without running
+ * any handler (libsoup skips them once a status is set). */
+static void
+refuse_connection (FerryApp *self, SoupServerMessage *msg, const char *address,
+    guint open)
+{
+  g_autofree char *text = g_strdup_printf ("too many connections from %s: %u "
+      "open ([limits] connections-per-address = %u)", address, open,
+      self->config->max_conns_per_address);
+
+  /* INFO, not WARNING: a client hammering the limit must not flood the log */
+  GST_INFO ("refusing a connection: %s", text);
+  ferry_metrics_count (self->metrics, FERRY_METRIC_LIMITED);
+  ferry_rest_reply_error_literal (msg, FERRY_ERROR_TOO_MANY, text);
+  soup_message_headers_replace (soup_server_message_get_response_headers (msg),
+      "Connection", "close");
+}
+
 /* Main context: libsoup starts reading a request (a new connection, or the next request
  * on a kept-alive one). The timer lives as long as the message or until it is read. */
 static void
 request_started_cb (SoupServer *server, SoupServerMessage *msg, gpointer data)
 {
   FerryApp *self = data;
+  g_autofree char *address = ferry_rest_remote_address (msg);
   GSource *timer = g_timeout_source_new_seconds
       (self->config->request_timeout_s);
+  guint open;
+
+  if (!ferry_conns_admit (self->conns, msg, address,
+          self->config->max_conns_per_address, &open))
+    refuse_connection (self, msg, address, open);
 
   g_object_set_data (G_OBJECT (msg), "ferry-app", self);
   g_source_set_callback (timer, request_timeout_cb, msg, NULL);
@@ -357,6 +387,10 @@ ferry_app_reload (FerryApp *self, FerryConfig *fresh, GError **error)
   TAKE_STRV (rest_users);
   TAKE_STRV (play_tokens);
   TAKE_STRV (cors_origins);
+  TAKE_STRV (source_schemes);
+  TAKE_STRV (source_hosts);
+  TAKE_STRV (source_ports);
+  TAKE_STR (allow_private);
   self->config->max_body_kb = fresh->max_body_kb;
   self->config->max_json_depth = fresh->max_json_depth;
   self->config->max_pulls = fresh->max_pulls;
@@ -366,7 +400,8 @@ ferry_app_reload (FerryApp *self, FerryConfig *fresh, GError **error)
   self->config->max_ws_rate = fresh->max_ws_rate;
   self->config->max_ws_per_address = fresh->max_ws_per_address;
   self->config->request_timeout_s = fresh->request_timeout_s;
-  GST_INFO ("reloaded [auth], [limits], cors-origins%s", cert
+  self->config->max_conns_per_address = fresh->max_conns_per_address;
+  GST_INFO ("reloaded [auth], [limits], [sources], cors-origins%s", cert
       ? " and the TLS certificate" : "");
   return TRUE;
 }

@@ -1,5 +1,6 @@
 /* ferry-config.c — defaults and GKeyFile loading for FerryConfig. Main thread. */
 #include "ferry-config.h"
+#include "ferry-sources.h"
 #include "ferry-transcode.h"
 
 #include <gst/gst.h>
@@ -62,6 +63,7 @@ ferry_config_new_default (void)
   self->https_port = 8444;
   self->wss_port = 8443;
   self->auth_rest = g_strdup ("auto");
+  self->allow_private = g_strdup ("auto");
   self->auth_play = g_strdup ("auto");
   self->max_body_kb = 64;
   self->max_json_depth = 32;
@@ -71,6 +73,7 @@ ferry_config_new_default (void)
   self->max_ws_message_kb = 256;
   self->max_ws_rate = 50;
   self->max_ws_per_address = 64;
+  self->max_conns_per_address = 256;
   self->request_timeout_s = 30;
   return self;
 }
@@ -92,6 +95,10 @@ ferry_config_free (FerryConfig *self)
   g_free (self->tls_cert_file);
   g_free (self->tls_key_file);
   g_free (self->auth_rest);
+  g_free (self->allow_private);
+  g_strfreev (self->source_schemes);
+  g_strfreev (self->source_hosts);
+  g_strfreev (self->source_ports);
   g_free (self->auth_play);
   g_strfreev (self->rest_tokens);
   g_strfreev (self->rest_users);
@@ -136,6 +143,14 @@ static const KeySpec keys[] = {
   UINT_KEY ("pull", "grace-period", grace_s, 0, 3600),
   UINT_KEY ("pull", "on-demand-linger", on_demand_linger_s, 0, 86400),
   UINT_KEY ("pull", "track-wait-ms", track_wait_ms, 0, 60000),
+  {"sources", "schemes", KEY_STRV, G_STRUCT_OFFSET (FerryConfig,
+          source_schemes), 0, 0},
+  {"sources", "hosts", KEY_STRV, G_STRUCT_OFFSET (FerryConfig, source_hosts),
+      0, 0},
+  {"sources", "ports", KEY_STRV, G_STRUCT_OFFSET (FerryConfig, source_ports),
+      0, 0},
+  {"sources", "allow-private", KEY_STRING, G_STRUCT_OFFSET (FerryConfig,
+          allow_private), 0, 0},
   {"transcode", "policy", KEY_STRING, G_STRUCT_OFFSET (FerryConfig,
           transcode_policy), 0, 0},
   {"transcode", "preset", KEY_STRING, G_STRUCT_OFFSET (FerryConfig,
@@ -191,6 +206,8 @@ static const KeySpec keys[] = {
   UINT_KEY ("limits", "ws-message-kb", max_ws_message_kb, 8, 65536),
   UINT_KEY ("limits", "ws-messages-per-second", max_ws_rate, 1, 100000),
   UINT_KEY ("limits", "ws-per-address", max_ws_per_address, 1, 100000),
+  UINT_KEY ("limits", "connections-per-address", max_conns_per_address, 1,
+      100000),
   UINT_KEY ("limits", "request-timeout", request_timeout_s, 1, 3600),
   {"debug", "transit-stats", KEY_BOOL, G_STRUCT_OFFSET (FerryConfig,
           transit_stats), 0, 0},
@@ -374,6 +391,7 @@ gboolean
 ferry_config_validate (FerryConfig *self, const char *name, GError **error)
 {
   FerryTranscodePolicy policy;
+  g_autoptr (GError) local = NULL;
 
   if ((self->port_min == 0) != (self->port_max == 0)
       || self->port_min > self->port_max) {
@@ -409,6 +427,10 @@ ferry_config_validate (FerryConfig *self, const char *name, GError **error)
           "%s: [auth] rest-users takes user:password entries", name);
       return FALSE;
     }
+  }
+  if (!ferry_sources_check_config (self, &local)) {
+    g_propagate_prefixed_error (error, g_steal_pointer (&local), "%s: ", name);
+    return FALSE;
   }
   if (!transcode_preset_is_valid (self->transcode_preset)) {
     g_set_error (error, G_KEY_FILE_ERROR, G_KEY_FILE_ERROR_INVALID_VALUE,

@@ -30,6 +30,11 @@ typedef struct
   guint grace_s;                /* viewers are held this long through an outage */
   guint track_wait_ms;          /* one track flows: wait this long for the other */
   guint on_demand_linger_s;     /* an on-demand pull ends this long after its last viewer */
+  /* [sources] (docs/security.md#sources): which origins may be pulled */
+  char **source_schemes;        /* NULL = rtmp and rtmps */
+  char **source_hosts;          /* names, *.domains, addresses, ranges; NULL = any */
+  char **source_ports;          /* ports and ranges ("1935", "8000-8100"); NULL = any */
+  char *allow_private;          /* auto | true | false: private and loopback origins */
   /* [transcode] (docs/transcoding.md) */
   char *transcode_policy;       /* auto | always | never: re-encode video for viewers */
   char *transcode_preset;       /* x264 speed preset */
@@ -68,6 +73,7 @@ typedef struct
   guint max_ws_message_kb;      /* one WebSocket message */
   guint max_ws_rate;            /* WebSocket messages per second per connection */
   guint max_ws_per_address;     /* open WebSockets per client address */
+  guint max_conns_per_address;  /* open HTTP connections (both servers) per address */
   guint request_timeout_s;      /* a request (or an idle connection) must be read whole
                                  * in this long: slow clients are cut off */
   /* [tls] (docs/security.md): HTTPS and WSS next to the plain ports */

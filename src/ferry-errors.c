@@ -26,6 +26,7 @@ static const struct
   {FERRY_ERROR_NOT_IMPLEMENTED, 501, "not_implemented"},
   {FERRY_ERROR_UNAUTHORIZED, 401, "unauthorized"},
   {FERRY_ERROR_FORBIDDEN, 403, "forbidden"},
+  {FERRY_ERROR_SOURCE_FORBIDDEN, 403, "source_forbidden"},
 };
 
 static gint

@@ -31,6 +31,7 @@ typedef enum
   FERRY_ERROR_NOT_IMPLEMENTED,    /* needs a tool that is not installed */
   FERRY_ERROR_UNAUTHORIZED,       /* no credentials where [auth] wants them */
   FERRY_ERROR_FORBIDDEN,          /* credentials that are not valid */
+  FERRY_ERROR_SOURCE_FORBIDDEN,   /* [sources] does not allow pulling that uri */
 } FerryErrorCode;
 
 guint ferry_error_http_status (const GError *error);

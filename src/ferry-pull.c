@@ -5,6 +5,7 @@
 #include "ferry-ingest.h"
 #include "ferry-log.h"
 #include "ferry-registry.h"
+#include "ferry-sources.h"
 
 FERRY_DEBUG_CATEGORY_LAZY (ferry_pull_debug, "ferry-pull", "Ferry pull creation");
 #define GST_CAT_DEFAULT ferry_pull_debug
@@ -92,9 +93,17 @@ ferry_pull_start (FerryApp *app, const FerryPullRequest *req, GError **error)
   FerryRegistry *reg = ferry_app_get_registry (app);
   const char *name = req->name && *req->name ? req->name : req->uri;
   g_autoptr (GError) local = NULL;
+  g_autofree char *resolve = NULL;
   FerryStream *stream;
 
   init_debug ();
+  /* What the uri says; what its host resolves to is checked before each connection */
+  if (!ferry_sources_check_uri (ferry_app_get_config (app), req->uri, &resolve,
+          &local)) {
+    GST_WARNING ("refusing to pull %s: %s", req->uri, local->message);
+    g_propagate_error (error, g_steal_pointer (&local));
+    return NULL;
+  }
   if (!check_conflicts (reg, req->uri, name, error) || !admit_pull (app, error))
     return NULL;
   forget_old_ended (app);

@@ -34,6 +34,8 @@ struct _FerryStream
   FerryIngest ingest;
   GSource *bus_source;
   GSource *connect_timeout;     /* the current attempt has no media yet */
+  GCancellable *resolving;      /* the origin's name is being resolved ([sources]) */
+  char *resolve_host;           /* … that name */
 
   /* Reconnects (docs/reconnect.md): the chains, tees and branches stay; only the source
    * is replaced. */
@@ -93,5 +95,6 @@ gboolean ferry_stream_watchdog_cb (gpointer user_data);
 FerryIngestOptions ferry_stream_ingest_options (FerryStream *self);
 gboolean ferry_stream_start_source (FerryStream *self, GError **error);
 void ferry_stream_hold_viewers (FerryStream *self);
+void ferry_stream_cancel_resolve (FerryStream *self);
 
 G_END_DECLS

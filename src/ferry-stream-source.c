@@ -7,6 +7,7 @@
 #include "ferry-stream-private.h"
 #include "ferry-errors.h"
 #include "ferry-invoke.h"
+#include "ferry-sources.h"
 
 #define GST_CAT_DEFAULT ferry_stream_debug
 
@@ -524,9 +525,9 @@ ferry_stream_ingest_options (FerryStream *self)
   return opts;
 }
 
-/* Main context: a new connection to the origin, feeding the existing chains. */
-gboolean
-ferry_stream_start_source (FerryStream *self, GError **error)
+/* Main context: the connection itself, once [sources] agrees. */
+static gboolean
+connect_source (FerryStream *self, GError **error)
 {
   const FerryConfig *config = ferry_app_get_config (self->app);
   FerryIngestOptions opts = ferry_stream_ingest_options (self);
@@ -547,5 +548,87 @@ ferry_stream_start_source (FerryStream *self, GError **error)
     return FALSE;
   }
   return TRUE;
+}
+
+/* Main context: a uri [sources] forbids (after a reload, or by what its host resolves
+ * to now) ends the pull: trying again would only ask the same question. */
+static void
+source_forbidden (FerryStream *self, const char *reason)
+{
+  GST_WARNING ("stream %s: %s", self->name, reason);
+  ferry_stream_shutdown (self, FERRY_STREAM_FAILED, reason, "FAILED", reason);
+}
+
+/* Main context: the origin's name resolved (or not) for [sources]. Holds a ref on the
+ * stream until it runs. */
+static void
+resolved_cb (GObject *resolver, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (FerryStream) self = user_data;
+  g_autoptr (GError) error = NULL;
+  GList *addresses = g_resolver_lookup_by_name_finish (G_RESOLVER (resolver),
+      result, &error);
+
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+  g_clear_object (&self->resolving);
+  if (self->stopping) {
+    g_resolver_free_addresses (addresses);
+    return;
+  }
+  if (addresses == NULL) {
+    g_autofree char *info = g_strdup_printf ("cannot resolve %s: %s",
+        self->uri, error->message);
+    source_lost (self, info, FALSE);
+    return;
+  }
+  if (!ferry_sources_check_addresses (ferry_app_get_config (self->app),
+          self->resolve_host, addresses, &error)) {
+    g_resolver_free_addresses (addresses);
+    source_forbidden (self, error->message);
+    return;
+  }
+  g_resolver_free_addresses (addresses);
+  if (!connect_source (self, &error))
+    source_lost (self, error->message, FALSE);
+}
+
+/* Main context: a new connection to the origin, feeding the existing chains. With a
+ * host name that [sources] must see the addresses of, the connection waits for the
+ * resolution (GResolver's thread; the main loop goes on). */
+gboolean
+ferry_stream_start_source (FerryStream *self, GError **error)
+{
+  g_autoptr (GResolver) resolver = NULL;
+  g_autoptr (GError) local = NULL;
+
+  g_return_val_if_fail (self->source == NULL && self->resolving == NULL, FALSE);
+  g_clear_pointer (&self->resolve_host, g_free);
+  if (!ferry_sources_check_uri (ferry_app_get_config (self->app), self->uri,
+          &self->resolve_host, &local)) {
+    if (g_error_matches (local, FERRY_ERROR, FERRY_ERROR_SOURCE_FORBIDDEN)) {
+      /* the caller's error path retries: this one must not be retried */
+      source_forbidden (self, local->message);
+      return TRUE;
+    }
+    g_propagate_error (error, g_steal_pointer (&local));
+    return FALSE;
+  }
+  if (self->resolve_host == NULL)
+    return connect_source (self, error);
+  resolver = g_resolver_get_default ();
+  self->resolving = g_cancellable_new ();
+  g_resolver_lookup_by_name_async (resolver, self->resolve_host, self->resolving,
+      resolved_cb, g_object_ref (self));
+  return TRUE;
+}
+
+/* Main context: stops a resolution in flight (shutdown, dispose). */
+void
+ferry_stream_cancel_resolve (FerryStream *self)
+{
+  if (self->resolving)
+    g_cancellable_cancel (self->resolving);
+  g_clear_object (&self->resolving);
 }
 

@@ -24,6 +24,7 @@ ferry_stream_dispose (GObject *object)
   /* Normally already done by shutdown; this covers a stream dropped while active. */
   ferry_clear_source (&self->bus_source);
   ferry_clear_source (&self->connect_timeout);
+  ferry_stream_cancel_resolve (self);
   ferry_outage_cancel (&self->outage);
   ferry_clear_source (&self->watchdog);
   ferry_clear_source (&self->linger_timer);
@@ -49,6 +50,7 @@ ferry_stream_finalize (GObject *object)
   g_free (self->id);
   g_free (self->name);
   g_free (self->uri);
+  g_free (self->resolve_host);
   g_free (self->info);
   g_free (self->transcode_info);
   g_free (self->record_info);
@@ -377,6 +379,7 @@ ferry_stream_shutdown (FerryStream *self, FerryStreamStatus status,
   ferry_stream_set_status (self, status, info);
 
   ferry_clear_source (&self->connect_timeout);
+  ferry_stream_cancel_resolve (self);
   ferry_outage_cancel (&self->outage);
   ferry_clear_source (&self->watchdog);
   ferry_clear_source (&self->track_wait);

@@ -99,7 +99,17 @@ test('/metrics: a playing stream with a viewer: bytes, bitrate, frames, viewers,
   const r = await ferry.pull({ uri: env.uri('ops1'), localStreamName: name });
   assert.equal(r.status, 200, r.text);
   await ferry.waitStatus((p) => p.localStreamName === name, 'PLAYING');
-  const peer = startPeer({ url: ferry.wsUrl, names: [name], seconds: 6 });
+  // 12 s: the window below must fall inside the viewer's session also on a loaded box
+  const peer = startPeer({ url: ferry.wsUrl, names: [name], seconds: 12 });
+  try {
+    await metricsWithViewer(name, peer);
+  } finally {
+    // a failure here must not leave the pull to the next tests (409s)
+    await ferry.terminate({ localStreamName: name });
+  }
+});
+
+async function metricsWithViewer(name, peer) {
   let during;
   await waitFor('the viewer counted and sent to', async () => {
     during = await scrape();
@@ -147,10 +157,7 @@ test('/metrics: a playing stream with a viewer: bytes, bitrate, frames, viewers,
   assert.ok(gone.get('ferry_viewers_started_total') >= 1);
   assert.ok(gone.get('ferry_websocket_sessions_total') >= 1);
   assert.ok(gone.get('ferry_pulls_started_total') >= 1);
-
-  const t = await ferry.terminate({ localStreamName: name });
-  assert.equal(t.status, 200, t.text);
-});
+}
 
 test('/metrics: a failed pull and error responses are counted', { timeout: 20000 }, async () => {
   const before = await scrape();
@@ -364,5 +371,51 @@ test('[limits] request-timeout: slow headers, a slow body and idle connections a
     assert.ok(Number(m.text.match(/^ferry_limited_total (\d+)$/m)[1]) >= 4, m.text);
   } finally {
     assert.deepEqual(await slow.stopAndCheck(), []);
+  }
+});
+
+test('[limits] connections-per-address: one more connection from an address gets 429, others are served', { timeout: 30000 }, async () => {
+  const f = await startFerry({ extraArgs: ['--set', 'limits.connections-per-address=4'] });
+  const net = await import('node:net');
+  // other loopback source addresses than the fixtures' 127.0.0.1 (whose kept-alive
+  // readiness probe would count): 127/8 is all on lo
+  const connect = (port, localAddress) => new Promise((resolve, reject) => {
+    const s = net.connect({ host: '127.0.0.1', port, localAddress }, () => resolve(s));
+    s.on('error', reject);
+  });
+  /** Sends `text` on a new connection; resolves to what came back when the server closed it. */
+  const exchange = (port, localAddress, text) => new Promise((resolve, reject) => {
+    const s = net.connect({ host: '127.0.0.1', port, localAddress }, () => s.write(text));
+    let got = '';
+    s.on('data', (d) => { got += d; });
+    s.on('error', () => {});
+    s.on('close', () => resolve(got));
+    setTimeout(() => { s.destroy(); reject(new Error(`no answer: ${got}`)); }, 5000);
+  });
+  const GET = 'GET /rest-api/pull/rtmp/find_all HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n';
+  const idle = [];
+  try {
+    for (let i = 0; i < 4; i++) idle.push(await connect(f.restPort, '127.0.0.5'));
+    await sleep(300);
+    const refused = await exchange(f.restPort, '127.0.0.5', GET);
+    assert.match(refused, /^HTTP\/1\.1 429 /, refused);
+    const body = JSON.parse(refused.slice(refused.indexOf('\r\n\r\n') + 4));
+    assert.equal(body.error, 'too_many_requests');
+    assert.match(body.message, /too many connections from 127\.0\.0\.5: 4 open \(\[limits\] connections-per-address = 4\)/);
+    // the WebSocket port counts the same connections
+    const ws = await exchange(f.wsPort, '127.0.0.5', 'GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n'
+      + 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n');
+    assert.match(ws, /^HTTP\/1\.1 429 /, ws);
+    // another address is served
+    assert.match(await exchange(f.restPort, '127.0.0.6', GET), /^HTTP\/1\.1 200 /);
+    // a closed connection makes room
+    idle.pop().destroy();
+    await waitFor('room for one more', async () => /^HTTP\/1\.1 200 /.test(await exchange(f.restPort, '127.0.0.5', GET)),
+      { timeout: 5000, interval: 200 });
+    const m = await f.rest('GET', '/metrics', undefined, { agent: false });
+    assert.ok(Number(m.text.match(/^ferry_limited_total (\d+)$/m)[1]) >= 2, m.text);
+  } finally {
+    for (const s of idle) s.destroy();
+    assert.deepEqual(await f.stopAndCheck(), []);
   }
 });

@@ -695,8 +695,10 @@ function netWorld() {
     const server = ns.serverAddr;
     // No --ice-address 127.0.0.1: a command-line list would replace the config's.
     netFerry = await startFerry({
-      // [auth] off: a non-loopback listen would require credentials (auth.test.mjs)
+      // [auth] off: a non-loopback listen would require credentials (auth.test.mjs);
+      // allow-private: it would forbid the origin on 127.0.0.1 (sources.test.mjs)
       extraArgs: ['--config', writeConf(`[server]\nlisten = ${server}\n[auth]\nrest = off\nplay = off\n`
+        + '[sources]\nallow-private = true\n'
         + `[webrtc]\nice-addresses = ${server}\nport-min = ${PORT_MIN}\nport-max = ${PORT_MAX}\n`)],
       iceAddress: null,
       host: server,

@@ -174,6 +174,8 @@ ferry_records_download_cb (SoupServer *server, SoupServerMessage *msg,
 
   init_debug ();
   if (!g_str_equal (method, "GET") && !g_str_equal (method, "HEAD")) {
+    soup_message_headers_replace (soup_server_message_get_response_headers
+        (msg), "Allow", "GET, HEAD");
     ferry_rest_reply_error_literal (msg, FERRY_ERROR_METHOD_NOT_ALLOWED,
         "only GET is allowed here");
     return;

@@ -287,6 +287,9 @@ whep_cb (SoupServer *server, SoupServerMessage *msg, const char *path,
   } else if (g_str_equal (method, "PATCH")) {
     handle_patch (self, msg, s);
   } else {
+    /* the methods of /whep/{name}; its sessions take PATCH and DELETE */
+    soup_message_headers_replace (soup_server_message_get_response_headers
+        (msg), "Allow", "POST, OPTIONS");
     ferry_rest_reply_error_literal (msg, FERRY_ERROR_METHOD_NOT_ALLOWED,
         "use POST on /whep/{name}, PATCH or DELETE on its session");
   }

@@ -132,9 +132,12 @@ render_streams (FerryMetrics *self, GString *out)
       ferry_registry_list (ferry_app_get_registry (self->app));
   g_autoptr (GArray) rows = g_array_new (FALSE, TRUE, sizeof (Row));
   guint viewers = 0;
+  /* The statuses find_all shows: a reconnecting pull is PENDING there, and counted so
+   * here (listing RECONNECTING too gave two ferry_pulls{status="PENDING"} samples, which
+   * Prometheus refuses as a duplicate series). */
   static const FerryStreamStatus statuses[] = {
-    FERRY_STREAM_PENDING, FERRY_STREAM_PLAYING, FERRY_STREAM_RECONNECTING,
-    FERRY_STREAM_FAILED, FERRY_STREAM_STOPPED
+    FERRY_STREAM_PENDING, FERRY_STREAM_PLAYING, FERRY_STREAM_FAILED,
+    FERRY_STREAM_STOPPED
   };
 
   for (guint i = 0; i < streams->len; i++) {
@@ -148,7 +151,8 @@ render_streams (FerryMetrics *self, GString *out)
   for (guint s = 0; s < G_N_ELEMENTS (statuses); s++) {
     guint n = 0;
     for (guint i = 0; i < rows->len; i++)
-      n += g_array_index (rows, Row, i).st.status == statuses[s];
+      n += g_str_equal (ferry_stream_status_to_string (g_array_index (rows,
+                  Row, i).st.status), ferry_stream_status_to_string (statuses[s]));
     g_string_append_printf (out, "ferry_pulls{status=\"%s\"} %u\n",
         ferry_stream_status_to_string (statuses[s]), n);
   }

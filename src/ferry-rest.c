@@ -368,7 +368,7 @@ api_route (FerryApp *app, SoupServerMessage *msg, const char *path,
     /* libsoup hands the path %-decoded: any stream name fits after the prefix */
     if (!g_str_equal (method, "GET") && !g_str_equal (method, "HEAD")) {
       soup_message_headers_replace (soup_server_message_get_response_headers
-          (msg), "Allow", "GET, HEAD");
+          (msg), "Allow", "GET, HEAD, OPTIONS");
       ferry_rest_reply_error_literal (msg, FERRY_ERROR_METHOD_NOT_ALLOWED,
           "use GET for this path");
     } else
@@ -386,8 +386,13 @@ api_route (FerryApp *app, SoupServerMessage *msg, const char *path,
   if (!(g_str_equal (method, "POST") || (routes[r].allow_get
               && (g_str_equal (method, "GET")
                   || g_str_equal (method, "HEAD"))))) {
+    /* Allow names every method the path takes (RFC 9110 §10.2.1), GET too where it is */
+    soup_message_headers_replace (soup_server_message_get_response_headers
+        (msg), "Allow", routes[r].allow_get ? "GET, HEAD, POST, OPTIONS"
+        : "POST, OPTIONS");
     ferry_rest_reply_error_literal (msg, FERRY_ERROR_METHOD_NOT_ALLOWED,
-        "use POST for this path");
+        routes[r].allow_get ? "use GET or POST for this path"
+        : "use POST for this path");
     return;
   }
   if (ferry_rest_refuse_large_body (msg, ferry_app_get_config (app)))
@@ -471,6 +476,8 @@ static_cb (SoupServer *server, SoupServerMessage *msg, const char *path,
   const char *type = "application/octet-stream";
 
   if (!g_str_equal (method, "GET") && !g_str_equal (method, "HEAD")) {
+    soup_message_headers_replace (soup_server_message_get_response_headers
+        (msg), "Allow", "GET, HEAD");
     ferry_rest_reply_error_literal (msg, FERRY_ERROR_METHOD_NOT_ALLOWED,
         "only GET is allowed here");
     return;

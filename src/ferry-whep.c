@@ -287,6 +287,17 @@ whep_cb (SoupServer *server, SoupServerMessage *msg, const char *path,
   } else if (g_str_equal (method, "PATCH")) {
     handle_patch (self, msg, s);
   } else {
+    /* the methods of the resource: a session's URL (/whep/{name}/{session}) or a
+     * stream's (/whep/{name}) */
+    const char *slash = strrchr (rest, '/');
+    Session *target = slash ? g_hash_table_lookup (self->sessions, slash + 1)
+        : NULL;
+    gboolean is_session = target && strlen (target->name) == (gsize) (slash
+        - rest) && strncmp (target->name, rest, slash - rest) == 0;
+
+    soup_message_headers_replace (soup_server_message_get_response_headers
+        (msg), "Allow", is_session ? "PATCH, DELETE, OPTIONS"
+        : "POST, OPTIONS");
     ferry_rest_reply_error_literal (msg, FERRY_ERROR_METHOD_NOT_ALLOWED,
         "use POST on /whep/{name}, PATCH or DELETE on its session");
   }

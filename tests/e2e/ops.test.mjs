@@ -302,7 +302,7 @@ test('GET /rest-api/debug/pipeline/{name}: the graph as dot and as SVG; 404 and 
   assertError(await ferry.rest('GET', '/rest-api/debug/pipeline/dbg-a?format=png'), 400, 'invalid_parameter', /dot or svg/);
   const post = await ferry.rest('POST', '/rest-api/debug/pipeline/dbg-a', {});
   assertError(post, 405, 'method_not_allowed', /GET/);
-  assert.equal(post.headers.allow, 'GET, HEAD');
+  assert.equal(post.headers.allow, 'GET, HEAD, OPTIONS');
 });
 
 test('POST /rest-api/debug/log: DEBUG for one stream\'s elements only, and back to normal', { timeout: 40000 }, async () => {

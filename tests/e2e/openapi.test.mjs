@@ -58,6 +58,7 @@ before(async () => {
     extraArgs: ['--config', writeConf(`[auth]\nrest = on\nplay = on\nrest-tokens = ${REST_TOKEN}\n`
       + `rest-users = admin:${PASSWORD}\nplay-tokens = ${PLAY_TOKEN}\n`
       + '[limits]\npulls = 1\nviewers = 1\n'
+      + '[sources]\nhosts = 127.0.0.1\n'
       + '[record]\ndir = /dev/null/records\n'
       + '[webrtc]\nstun-server = stun://127.0.0.1:3478\nturn-servers = turn://tu:tp@127.0.0.1:3479\n'
       + 'port-min = 40200\nport-max = 40209\n')],
@@ -381,6 +382,9 @@ test('[auth] on: 401 and 403 on every protected operation; 503 limits, 507 stora
   const PULL = '/rest-api/pull/rtmp/pull';
   await op(f, 'POST', PULL, 200, { body: { uri: origin.url('cam1'), localStreamName: 'cam1' }, headers: basic('admin', PASSWORD) });
   await op(f, 'POST', PULL, 503, { body: { uri: origin.url('cam2'), localStreamName: 'cam2' }, headers: rest, code: 'limit_reached' });
+  // [sources] hosts = 127.0.0.1: another loopback address is not listed
+  await op(f, 'POST', PULL, 403, { body: { uri: origin.url('cam2').replace('127.0.0.1', '127.0.0.2'), localStreamName: 'cam2' },
+    headers: rest, code: 'source_forbidden' });
   await waitFor('cam1 PLAYING on the auth Ferry', async () => (await findAll(f, rest)).find(byName('cam1'))?.status === 'PLAYING',
     { timeout: 15000, interval: 250 });
   await op(f, 'POST', '/rest-api/pull/rtmp/record/start', 507, { body: { localStreamName: 'cam1' }, headers: rest, code: 'storage' });

@@ -12,7 +12,7 @@ export DEBIAN_FRONTEND=noninteractive
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 $SUDO apt-get install -y -q --no-install-recommends \
-  nginx libnginx-mod-rtmp libnginx-mod-stream openssl ffmpeg chromium iproute2 util-linux curl jq gdb coturn systemd graphviz
+  nginx libnginx-mod-rtmp libnginx-mod-stream openssl ffmpeg chromium iproute2 util-linux curl jq gdb coturn systemd graphviz socat
 # The machine image may ship its own Node.js (with npm bundled), which conflicts with
 # Debian's npm package: install Debian's only when there is none.
 if ! command -v npm >/dev/null 2>&1; then

@@ -1,5 +1,6 @@
 /* ferry-debug.c — see ferry-debug.h. */
 #include "ferry-debug.h"
+#include "ferry-logging.h"
 #include "ferry-errors.h"
 #include "ferry-json.h"
 #include "ferry-log.h"
@@ -217,8 +218,8 @@ log_filter (GstDebugCategory *category, GstDebugLevel level, const gchar *file,
   }
   g_rw_lock_reader_unlock (&log_state.lock);
   if (pass)
-    gst_debug_log_default (category, level, file, function, line, object,
-        message, NULL);
+    ferry_logging_write (category, level, file, function, line, object,
+        message);
 }
 
 /* Main context, writer lock held: every category at the highest wanted level. */
@@ -271,7 +272,7 @@ set_level (GstElement *pipeline, GstDebugLevel level)
    * is safe for GStreamer, but a message could then be printed twice or not at all. */
   if (!log_state.installed && level != GST_LEVEL_NONE) {
     gst_debug_add_log_function (log_filter, NULL, NULL);
-    gst_debug_remove_log_function (gst_debug_log_default);
+    gst_debug_remove_log_function (ferry_logging_writer ());
     log_state.installed = TRUE;
   }
   return level == GST_LEVEL_NONE ? 0 : n;

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "ferry-logging.h"
 #include "ferry-app.h"
 #include "ferry-auth.h"
 #include "ferry-build-config.h"
@@ -219,6 +220,8 @@ main (int argc, char **argv)
     g_printerr ("ferry: %s\n", error->message);
     return EXIT_FAILURE;
   }
+  /* stderr is final now: the journal's, a file's or a terminal's */
+  ferry_logging_init ();
   if (!ferry_plugins_check (&error)) {
     g_printerr ("ferry: %s\n", error->message);
     return EXIT_FAILURE;

@@ -1,0 +1,23 @@
+/* ferry-logging.h — where GStreamer's log (Ferry's own categories included) goes.
+ *
+ * On a terminal or a file: GStreamer's own format, one line per message, as every
+ * GStreamer developer reads it. Under systemd (stderr connected to the journal): one
+ * journal entry per message with structured fields — PRIORITY mapped from the GStreamer
+ * level, GST_CATEGORY, GST_LEVEL, GST_OBJECT, CODE_FILE/LINE/FUNC, and FERRY_STREAM_ID /
+ * FERRY_VIEWER from the element's place in a stream's pipeline (docs/debugging.md).
+ * Any thread (GStreamer calls the writer from streaming threads).
+ */
+#pragma once
+
+#include <gst/gst.h>
+
+G_BEGIN_DECLS
+
+void ferry_logging_init (void);
+gboolean ferry_logging_is_journal (void);
+GstLogFunction ferry_logging_writer (void);
+void ferry_logging_write (GstDebugCategory *category, GstDebugLevel level,
+    const gchar *file, const gchar *function, gint line, GObject *object,
+    GstDebugMessage *message);
+
+G_END_DECLS

@@ -8,7 +8,7 @@
 #   FERRY_BIN        server binary   (default build/src/ferry)
 #   FERRY_PEER_BIN   test peer       (default build/tests/peer/ferry-test-peer)
 #   E2E_SUMMARY      if set, gets one line "N passed, N failed"
-#   E2E_TIMEOUT      hard limit for the whole run in seconds (default 1500)
+#   E2E_TIMEOUT      hard limit for the whole run in seconds (default 2400)
 #   E2E_KEEP_LOGS=1  keep the logs even when everything passed
 #   E2E_RESULTS      results dir of this run (default results/<date>-<pid>)
 #
@@ -24,9 +24,9 @@ cd "$here"
 
 export FERRY_BIN=${FERRY_BIN:-$repo/build/src/ferry}
 export FERRY_PEER_BIN=${FERRY_PEER_BIN:-$repo/build/tests/peer/ferry-test-peer}
-# About 13 minutes of tests under ASan on the 2-core reference machine (more under load):
+# About 22 minutes of tests under ASan on the 2-core reference machine (more under load):
 # the limit only catches a hung run.
-limit=${E2E_TIMEOUT:-1500}
+limit=${E2E_TIMEOUT:-2400}
 
 missing=()
 for tool in nginx ffmpeg chromium unshare ip node npm timeout turnserver openssl; do

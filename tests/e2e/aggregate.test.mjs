@@ -60,3 +60,70 @@ test('a source of aggregate messages and control chatter plays smoothly: full fr
   assert.equal(after.status, 'PLAYING');
   assert.equal(after.reconnects ?? 0, 0, JSON.stringify(after));
 });
+
+/** An ffmpeg-made FLV's audio and video tags: `seconds` of testsrc2 and a tone. */
+async function makeTags(name, seconds, audioArgs) {
+  const file = path.join(freshDir(`flv-${name}`), 'src.flv');
+  const r = await runCommand('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y',
+    '-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=30', '-f', 'lavfi', '-i', 'sine=frequency=660:sample_rate=48000',
+    '-t', String(seconds), '-c:v', 'libx264', '-preset', 'ultrafast', '-bf', '0', '-g', '30', '-pix_fmt', 'yuv420p',
+    '-c:a', 'aac', ...audioArgs, '-f', 'flv', file], { timeout: 60000 });
+  assert.equal(r.code, 0, r.stderr);
+  return readFlvTags(file).filter((x) => x.type === 8 || x.type === 9);
+}
+const isAacConfig = (x) => x.type === 8 && (x.data[0] >> 4) === 10 && x.data[1] === 0;
+
+test('AAC config repeated every second, then changed mid-stream (44.1 kHz stereo → 22.05 kHz mono, whose raw frames start with a zero byte): 48 kHz audio throughout',
+  { timeout: 90000 }, async (t) => {
+    const a = await makeTags('a', 14, ['-ar', '44100', '-ac', '2', '-b:a', '96k']);
+    const b = await makeTags('b', 12, ['-ar', '22050', '-ac', '1', '-b:a', '48k']);
+    const config = a.find(isAacConfig);
+    const switchMs = a[a.length - 1].ts + 33;
+    // A with its AAC config again before the first audio frame of every second, then B
+    // (its own config first) shifted to follow it
+    const tags = [];
+    let nextRepeat = 1000;
+    for (const x of a) {
+      if (x.type === 8 && !isAacConfig(x) && x.ts >= nextRepeat) {
+        tags.push({ ...config, ts: x.ts });
+        nextRepeat += 1000;
+      }
+      tags.push(x);
+    }
+    for (const x of b) tags.push({ ...x, ts: x.ts + switchMs });
+    const zeroFirst = b.filter((x) => x.type === 8 && x.data[1] === 1 && x.data[2] === 0).length;
+    t.diagnostic(`switch at ${switchMs} ms; ${tags.filter(isAacConfig).length} AAC configs; ${zeroFirst} mono raw frames start with 0x00`);
+    assert.ok(zeroFirst > 20, `${zeroFirst} raw AAC frames start with a zero byte`);
+
+    const o = await startAggregateOrigin({ tags, aggregate: false });
+    try {
+      const pulledAt = Date.now();
+      await ferry.pullPlaying(o.url('aac'), 'aac', 20000);
+      const peer = startPeer({ url: ferry.wsUrl, names: ['aac'], seconds: 30, extraArgs: ['--progress', '200'] });
+      await peerResumes(peer, 'aac', { frames: 0, samples: 0 }, { frames: 10, samples: 24000, timeout: 15000 });
+      // one sample a second until 6 s past the switch (source time ≈ time since the pull)
+      const samples = [];
+      while (Date.now() - pulledAt < switchMs + 6000) {
+        await sleep(1000);
+        samples.push({ at: Date.now() - pulledAt, ...peerCounts(peer, 'aac') });
+      }
+      peer.proc.stop();
+      const rates = [];
+      for (let i = 2; i < samples.length; i++) {
+        const dt = (samples[i].at - samples[i - 2].at) / 1000;
+        rates.push({ from: samples[i - 2].at, at: samples[i].at, audio: (samples[i].samples - samples[i - 2].samples) / dt, fps: (samples[i].frames - samples[i - 2].frames) / dt });
+      }
+      t.diagnostic(rates.map((r) => `${r.at}ms ${Math.round(r.audio)}/s ${r.fps.toFixed(1)}fps`).join('; '));
+      assert.ok(rates.some((r) => r.at < switchMs) && rates.some((r) => r.from > switchMs + 2000), 'windows on both sides of the switch');
+      for (const r of rates) {
+        assert.ok(r.audio > 0.85 * 48000 && r.audio < 1.15 * 48000, `audio ${r.audio}/s at ${r.at} ms`);
+        assert.ok(r.fps >= 25, `${r.fps} fps at ${r.at} ms`);
+      }
+      const s = streamReport(await peer.result, 'aac');
+      assert.equal(s.rtp.audio.tsBackwards, 0, JSON.stringify(s.rtp));
+      assert.equal((await ferry.find((x) => x.localStreamName === 'aac')).status, 'PLAYING');
+    } finally {
+      await ferry.terminate({ localStreamName: 'aac' });
+      await o.stop();
+    }
+  });

@@ -6,8 +6,10 @@
 // PingRequest). It speaks just enough RTMP for rtmp2src: the plain handshake, chunking both
 // ways, connect / createStream / play (any other command gets a bare _result).
 //
-// startAggregateOrigin({ flvFile, spanMs }) → { port, url(name), stats, stop() }
-//   spanMs: media time one aggregate covers (default 100 ms)
+// startAggregateOrigin({ flvFile | tags, spanMs, aggregate }) → { port, url(name), stats, stop() }
+//   tags:      [{type, ts, data}] to serve instead of a file's (readFlvTags)
+//   spanMs:    media time one aggregate covers (default 100 ms)
+//   aggregate: false sends each frame as its own audio/video message instead
 //   stats:  { players, aggregates, tags, pings, pongs, commands }
 import net from 'node:net';
 import fs from 'node:fs';
@@ -134,8 +136,8 @@ function chunkReader(onMessage) {
   };
 }
 
-export async function startAggregateOrigin({ flvFile, spanMs = 100 } = {}) {
-  const tags = readFlvTags(flvFile);
+export async function startAggregateOrigin({ flvFile, tags: given, spanMs = 100, aggregate = true } = {}) {
+  const tags = given ?? readFlvTags(flvFile);
   const stats = { players: 0, aggregates: 0, tags: 0, pings: 0, pongs: 0, commands: [] };
   const sockets = new Set();
   const timers = new Set();
@@ -172,6 +174,12 @@ export async function startAggregateOrigin({ flvFile, spanMs = 100 } = {}) {
         if (sock.destroyed) return;
         const now = Date.now() - t0;
         while (i < media.length && media[i].ts <= now + 50) {
+          if (!aggregate) {
+            const m = media[i++];
+            send(chunked(m.type === 8 ? 4 : 6, m.type, 1, m.ts, m.data));
+            stats.tags++;
+            continue;
+          }
           const first = media[i].ts;
           const group = [];
           while (i < media.length && media[i].ts - first < spanMs) group.push(media[i++]);

@@ -62,12 +62,12 @@ test('a source of aggregate messages and control chatter plays smoothly: full fr
 });
 
 /** An ffmpeg-made FLV's audio and video tags: `seconds` of testsrc2 and a tone. */
-async function makeTags(name, seconds, audioArgs) {
+async function makeTags(name, seconds, audioArgs, { size = '640x360', profile = 'main' } = {}) {
   const file = path.join(freshDir(`flv-${name}`), 'src.flv');
   const r = await runCommand('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y',
-    '-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=30', '-f', 'lavfi', '-i', 'sine=frequency=660:sample_rate=48000',
+    '-f', 'lavfi', '-i', `testsrc2=size=${size}:rate=30`, '-f', 'lavfi', '-i', 'sine=frequency=660:sample_rate=48000',
     '-t', String(seconds), '-c:v', 'libx264', '-preset', 'ultrafast', '-bf', '0', '-g', '30', '-pix_fmt', 'yuv420p',
-    '-c:a', 'aac', ...audioArgs, '-f', 'flv', file], { timeout: 60000 });
+    '-profile:v', profile, '-c:a', 'aac', ...audioArgs, '-f', 'flv', file], { timeout: 60000 });
   assert.equal(r.code, 0, r.stderr);
   return readFlvTags(file).filter((x) => x.type === 8 || x.type === 9);
 }
@@ -124,6 +124,42 @@ test('AAC config repeated every second, then changed mid-stream (44.1 kHz stereo
       assert.equal((await ferry.find((x) => x.localStreamName === 'aac')).status, 'PLAYING');
     } finally {
       await ferry.terminate({ localStreamName: 'aac' });
+      await o.stop();
+    }
+  });
+
+test('resolution and profile change mid-stream without a reconnect (640x360 Main → 960x540 High, a new SPS): the viewer plays on at full rate',
+  { timeout: 90000 }, async (t) => {
+    const a = await makeTags('sd', 16, ['-ar', '44100'], { size: '640x360', profile: 'main' });
+    const b = await makeTags('hd', 10, ['-ar', '44100'], { size: '960x540', profile: 'high' });
+    const switchMs = a[a.length - 1].ts + 33;
+    const tags = [...a, ...b.map((x) => ({ ...x, ts: x.ts + switchMs }))];
+    const o = await startAggregateOrigin({ tags, aggregate: false });
+    try {
+      const pulledAt = Date.now();
+      await ferry.pullPlaying(o.url('res'), 'res', 20000);
+      const peer = startPeer({ url: ferry.wsUrl, names: ['res'], seconds: 30, extraArgs: ['--progress', '200'] });
+      await peerResumes(peer, 'res', { frames: 0, samples: 0 }, { frames: 10, samples: 24000, timeout: 15000 });
+      const before = peerCounts(peer, 'res');
+      assert.ok(Date.now() - pulledAt < switchMs - 1000, 'the viewer plays before the change');
+      while (Date.now() - pulledAt < switchMs + 1500) await sleep(200);
+      const at = peerCounts(peer, 'res');
+      await sleep(4000);
+      const after = peerCounts(peer, 'res');
+      peer.proc.stop();
+      const fps = (after.frames - at.frames) / 4;
+      t.diagnostic(`switch at ${switchMs} ms; ${at.frames - before.frames} frames up to it, ${fps} fps after it`);
+      const s = streamReport(await peer.result, 'res');
+      t.diagnostic(JSON.stringify({ rtp: s.rtp.video, rtx: s.rtx, frames: s.videoFrames, keyframes: s.videoKeyframes }));
+      assert.ok(fps >= 25, `${fps} fps after the change`);
+      assert.equal(`${s.videoWidth}x${s.videoHeight}`, '960x540', 'the peer decodes the new size');
+      assert.equal(s.rtp.video.ssrcChanges, 0, JSON.stringify(s.rtp));
+      assert.equal(s.rtp.video.tsBackwards, 0, JSON.stringify(s.rtp));
+      const p = await ferry.find((x) => x.localStreamName === 'res');
+      assert.equal(p.status, 'PLAYING');
+      assert.equal(p.reconnects ?? 0, 0);
+    } finally {
+      await ferry.terminate({ localStreamName: 'res' });
       await o.stop();
     }
   });

@@ -49,11 +49,16 @@ ferry_rest_reply_error (SoupServerMessage *msg, const GError *error)
   json_builder_add_string_value (b, error->message);
   json_builder_end_object (b);
   root = json_builder_get_root (b);
-  GST_INFO ("%s %s → %u %s", soup_server_message_get_method (msg),
-      g_uri_get_path (soup_server_message_get_uri (msg)), status,
+  /* refused before its headers were read (connections-per-address): no method, no uri */
+  GST_INFO ("%s %s → %u %s", soup_server_message_get_method (msg)
+      ? soup_server_message_get_method (msg) : "-",
+      soup_server_message_get_uri (msg)
+      ? g_uri_get_path (soup_server_message_get_uri (msg)) : "-", status,
       error->message);
   text = ferry_json_to_string (root);
-  soup_server_message_set_status (msg, status, NULL);
+  /* libsoup 3.2 has no phrase for 429 ("Unknown") */
+  soup_server_message_set_status (msg, status, status == 429
+      ? "Too Many Requests" : NULL);
   /* a handler that allows other methods says so before */
   if (status == 405 && soup_message_headers_get_one
       (soup_server_message_get_response_headers (msg), "Allow") == NULL)

@@ -375,7 +375,8 @@ test('[limits] request-timeout: slow headers, a slow body and idle connections a
 });
 
 test('[limits] connections-per-address: one more connection from an address gets 429, others are served', { timeout: 30000 }, async () => {
-  const f = await startFerry({ extraArgs: ['--set', 'limits.connections-per-address=4'] });
+  // INFO on: the refusal is logged before the request is read (no method, no uri yet)
+  const f = await startFerry({ extraArgs: ['--set', 'limits.connections-per-address=4'], env: { GST_DEBUG: 'ferry*:4' } });
   const net = await import('node:net');
   // other loopback source addresses than the fixtures' 127.0.0.1 (whose kept-alive
   // readiness probe would count): 127/8 is all on lo
@@ -398,7 +399,7 @@ test('[limits] connections-per-address: one more connection from an address gets
     for (let i = 0; i < 4; i++) idle.push(await connect(f.restPort, '127.0.0.5'));
     await sleep(300);
     const refused = await exchange(f.restPort, '127.0.0.5', GET);
-    assert.match(refused, /^HTTP\/1\.1 429 /, refused);
+    assert.match(refused, /^HTTP\/1\.1 429 Too Many Requests\r\n/, refused);
     const body = JSON.parse(refused.slice(refused.indexOf('\r\n\r\n') + 4));
     assert.equal(body.error, 'too_many_requests');
     assert.match(body.message, /too many connections from 127\.0\.0\.5: 4 open \(\[limits\] connections-per-address = 4\)/);

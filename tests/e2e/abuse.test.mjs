@@ -801,11 +801,12 @@ test('400 pull/terminate and 1000 WebSocket connect/drop cycles: fds, threads an
   // cycle would be hundreds: the rtmp2src leak below is 4 fds per pull.
   assert.ok(u1.fds - u0.fds <= 6, `fds ${u0.fds} -> ${u1.fds}`);
   assert.ok(Math.abs(u1.threads - u0.threads) <= 2, `threads ${u0.threads} -> ${u1.threads}`);
-  // Measured under ASan (1 MiB quarantine): +12 to +22 MiB over 1000 pulls and 1000
-  // sockets, +0.3 MiB over the sockets alone (allocator and stack depot growth); a leaked
-  // pipeline per pull (its elements, its thread's stack) or a leaked webrtcbin per dropped
-  // play would be far above 32 MiB.
-  assert.ok(u1.rssKiB - u0.rssKiB < 32768, `RSS ${u0.rssKiB} -> ${u1.rssKiB} KiB`);
+  // Measured under ASan (1 MiB quarantine): +18 to +27 MiB over these cycles (+12.6 MiB
+  // over 1000 pulls alone, +0.3 MiB over 1000 sockets alone: allocator and stack depot
+  // growth, and LeakSanitizer finds nothing at exit); a leaked pipeline per pull (its
+  // elements, its thread's stack) or a leaked webrtcbin per dropped play would be far
+  // above 48 MiB.
+  assert.ok(u1.rssKiB - u0.rssKiB < 49152, `RSS ${u0.rssKiB} -> ${u1.rssKiB} KiB`);
   await checkViewer(t, s0, 'cycles');
 });
 
@@ -816,12 +817,12 @@ test('400 pull/terminate and 1000 WebSocket connect/drop cycles: fds, threads an
 // its end of each connection too. Left as a todo until Ferry works around it (or a fixed
 // rtmp2src). On a Ferry of its own, whose exit is not checked: what rtmp2src leaks is
 // not this file's finding to report at the end.
-test('10 pull/terminate cycles against a live origin, each terminated while connecting: fds flat',
+test('5 pull/terminate cycles against a live origin, each terminated while connecting: fds flat',
   { timeout: 60000, todo: 'rtmp2src 1.22 leaks the connection when stopped mid-connect' }, async (t) => {
     const f = await startFerry({ env: { ASAN_OPTIONS: `${process.env.ASAN_OPTIONS || ''}:detect_leaks=0` } });
     try {
       const u0 = usage(f.proc.pid);
-      for (let i = 0; i < 10; i++) {
+      for (let i = 0; i < 5; i++) {
         assert.equal((await f.pull({ uri: env.uri('cam?early'), localStreamName: 'early' })).status, 200);
         assert.equal((await f.terminate({ localStreamName: 'early' })).status, 200);
       }

@@ -178,6 +178,26 @@ refuse_connection (FerryApp *self, SoupServerMessage *msg, const char *address,
       "Connection", "close");
 }
 
+/* Main context, for each piece of a request body libsoup has read (and appended).
+ * libsoup keeps a whole body in memory before any handler runs, and only a
+ * Content-Length body can be refused unread (in the early handlers): a chunked body,
+ * or one sent to a path without an early handler, grew the process by its full size
+ * (200 MB chunked: +500 MB RSS). Once it is over [limits] body-kb it is dropped and no
+ * longer kept; the rest is still read (request-timeout bounds how long) and the handler
+ * answers 413 (ferry_rest_refuse_large_body). */
+static void
+body_chunk_cb (SoupServerMessage *msg, GBytes *chunk, gpointer data)
+{
+  FerryApp *self = data;
+  SoupMessageBody *body = soup_server_message_get_request_body (msg);
+
+  if (body->length <= (goffset) self->config->max_body_kb * 1024)
+    return;
+  soup_message_body_set_accumulate (body, FALSE);
+  soup_message_body_truncate (body);
+  g_object_set_data (G_OBJECT (msg), FERRY_BODY_TOO_LARGE, GINT_TO_POINTER (1));
+}
+
 /* Main context: libsoup starts reading a request (a new connection, or the next request
  * on a kept-alive one). The timer lives as long as the message or until it is read. */
 static void
@@ -192,6 +212,8 @@ request_started_cb (SoupServer *server, SoupServerMessage *msg, gpointer data)
   if (!ferry_conns_admit (self->conns, msg, address,
           self->config->max_conns_per_address, &open))
     refuse_connection (self, msg, address, open);
+
+  g_signal_connect (msg, "got-chunk", G_CALLBACK (body_chunk_cb), self);
 
   g_object_set_data (G_OBJECT (msg), "ferry-app", self);
   g_source_set_callback (timer, request_timeout_cb, msg, NULL);

@@ -2,6 +2,7 @@
 #include "ferry-ingest.h"
 #include "ferry-log.h"
 #include "ferry-errors.h"
+#include "ferry-json.h"
 
 #include <string.h>
 
@@ -56,6 +57,11 @@ ferry_ingest_uri_is_supported (const char *uri, GError **error)
   g_autoptr (GUri) parsed = NULL;
   const char *scheme, *path;
 
+  if (ferry_json_has_control_chars (uri)) {
+    g_set_error (error, FERRY_ERROR, FERRY_ERROR_INVALID_PARAMETER,
+        "uri must not contain control characters");
+    return FALSE;
+  }
   parsed = g_uri_parse (uri, G_URI_FLAGS_NONE, NULL);
   if (parsed == NULL) {
     g_set_error (error, FERRY_ERROR, FERRY_ERROR_INVALID_PARAMETER,

@@ -32,6 +32,45 @@ nesting_within (const char *data, gsize len, guint max_depth)
   return TRUE;
 }
 
+/* json-glib 1.6 keeps its strings NUL-terminated: "a\u0000b/../c" reads back as "a", so
+ * a name or uri would be silently cut short (a client asking for one thing, getting
+ * another). A raw NUL byte is refused by the parser itself; the escape is found here. */
+static gboolean
+has_escaped_nul (const char *data, gsize len)
+{
+  gboolean in_string = FALSE;
+
+  for (gsize i = 0; i < len; i++) {
+    if (!in_string) {
+      in_string = data[i] == '"';
+    } else if (data[i] == '\\') {
+      if (i + 5 < len && data[i + 1] == 'u' && memcmp (data + i + 2, "0000",
+              4) == 0)
+        return TRUE;
+      i++;
+    } else if (data[i] == '"') {
+      in_string = FALSE;
+    }
+  }
+  return FALSE;
+}
+
+/**
+ * ferry_json_has_control_chars:
+ * Whether @text has a control character (U+0000..U+001F, U+007F). No name or uri
+ * needs one; json-glib 1.6 drops "\u001f" when parsing and writes U+001F unescaped,
+ * so one pull so named made find_all invalid JSON for every client; and a newline in
+ * a name forges lines in the log.
+ */
+gboolean
+ferry_json_has_control_chars (const char *text)
+{
+  for (const guchar *p = (const guchar *) text; p && *p; p++)
+    if (*p < 0x20 || *p == 0x7f)
+      return TRUE;
+  return FALSE;
+}
+
 /**
  * ferry_json_parse_object:
  * As ferry_json_parse_object_depth() with FERRY_JSON_MAX_DEPTH.
@@ -45,7 +84,8 @@ ferry_json_parse_object (const char *data, gssize len, GError **error)
 /**
  * ferry_json_parse_object_depth:
  * Returns: (transfer full) (nullable): the root object, or NULL with @error when the text
- * is not JSON, nests deeper than @max_depth or its root is not an object.
+ * is not JSON, nests deeper than @max_depth, has a NUL in a string (invalid_parameter)
+ * or its root is not an object.
  */
 JsonObject *
 ferry_json_parse_object_depth (const char *data, gssize len, guint max_depth,
@@ -65,6 +105,11 @@ ferry_json_parse_object_depth (const char *data, gssize len, guint max_depth,
   if (!nesting_within (data, len, max_depth)) {
     g_set_error (error, FERRY_ERROR, FERRY_ERROR_INVALID_JSON,
         "the JSON nests deeper than %u levels", max_depth);
+    return NULL;
+  }
+  if (has_escaped_nul (data, len)) {
+    g_set_error (error, FERRY_ERROR, FERRY_ERROR_INVALID_PARAMETER,
+        "a string in the JSON has a NUL character (\\u0000)");
     return NULL;
   }
   if (!json_parser_load_from_data (parser, data, len, &local)) {

@@ -17,6 +17,7 @@ JsonObject *ferry_json_parse_object_depth (const char *data, gssize len,
 JsonObject *ferry_json_parse_object (const char *data, gssize len,
     GError **error);
 char *ferry_json_to_string (JsonNode *node);
+gboolean ferry_json_has_control_chars (const char *text);
 
 /* Each returns TRUE when the member is absent (leaving *out untouched) or well-typed,
  * FALSE with @error when it has another type. */

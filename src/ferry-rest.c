@@ -92,7 +92,8 @@ ferry_rest_reply_error_literal (SoupServerMessage *msg, gint code,
  * ferry_rest_refuse_large_body:
  * Answers 413 when the body is, or is announced to be, over the limit. Called from the
  * early handlers (after the headers: a Content-Length body is refused unread) and again
- * once the body is in (a chunked body has no Content-Length).
+ * once the body is in (a chunked body has no Content-Length; one over the limit was
+ * dropped while it was read, see body_chunk_cb in ferry-app.c).
  * Returns: TRUE when @msg was refused.
  */
 gboolean
@@ -104,7 +105,8 @@ ferry_rest_refuse_large_body (SoupServerMessage *msg,
       (soup_server_message_get_request_headers (msg));
   goffset received = soup_server_message_get_request_body (msg)->length;
 
-  if (MAX (announced, received) <= (goffset) config->max_body_kb * 1024)
+  if (MAX (announced, received) <= (goffset) config->max_body_kb * 1024
+      && g_object_get_data (G_OBJECT (msg), FERRY_BODY_TOO_LARGE) == NULL)
     return FALSE;
   ferry_rest_reply_error_literal (msg, FERRY_ERROR_BODY_TOO_LARGE,
       "the request body is too large");
@@ -188,6 +190,11 @@ parse_pull (JsonObject *body, FerryPullRequest *req, GError **error)
   /* WCS names a pull by its uri when no name is given. */
   if (req->name == NULL || *req->name == '\0')
     req->name = req->uri;
+  if (ferry_json_has_control_chars (req->name)) {
+    g_set_error (error, FERRY_ERROR, FERRY_ERROR_INVALID_PARAMETER,
+        "'localStreamName' must not contain control characters");
+    return FALSE;
+  }
   if (strlen (req->name) > 1024 || strlen (req->uri) > 4096) {
     g_set_error (error, FERRY_ERROR, FERRY_ERROR_INVALID_PARAMETER,
         "'uri' or 'localStreamName' is too long");

@@ -12,6 +12,10 @@
 
 G_BEGIN_DECLS
 
+/* Set (object data on a SoupServerMessage) when its body went over [limits] body-kb
+ * while it was read and was dropped (ferry-app.c). */
+#define FERRY_BODY_TOO_LARGE "ferry-body-too-large"
+
 void ferry_rest_install (FerryApp *app, SoupServer *server);
 void ferry_rest_reply_error (SoupServerMessage *msg, const GError *error);
 char *ferry_rest_remote_address (SoupServerMessage *msg);

@@ -99,7 +99,10 @@ viewer_status (gpointer user_data, FerryViewer *viewer, const char *status,
     return;
   if (g_strcmp0 (info, "Stream not found") == 0)
     code = FERRY_ERROR_NOT_FOUND;
-  else if (g_strcmp0 (info, "No common codecs") == 0)
+  else if (g_strcmp0 (info, "No common codecs") == 0
+      || g_strcmp0 (info, "Failed to add stream to proxy") == 0)
+    /* the second is WCS's status for an offer that cannot be applied (a truncated
+     * m-line, webrtcbin refusing the description): the client's fault, not a 500 */
     code = FERRY_ERROR_INVALID_PARAMETER;
   ferry_rest_reply_error_literal (s->pending, code, info ? info : status);
   session_unpause (s);

@@ -59,6 +59,33 @@ test_nesting (void)
   json_object_unref (o);
 }
 
+/* json-glib would cut "a\u0000b" to "a": refused; a \\u0000 (an escaped backslash, then
+ * "u0000") and a NUL escape outside a string are not NULs in a string. */
+static void
+test_nul (void)
+{
+  const char *bad[] = { "{\"n\":\"a\\u0000b/../c\"}", "{\"n\":\"\\u0000\"}" };
+  g_autoptr (JsonObject) ok = parse ("{\"n\":\"x\\\\u0000\"}");
+
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++) {
+    g_autoptr (GError) error = NULL;
+    g_assert_null (ferry_json_parse_object (bad[i], -1, &error));
+    g_assert_error (error, FERRY_ERROR, FERRY_ERROR_INVALID_PARAMETER);
+  }
+  g_assert_cmpstr (json_object_get_string_member (ok, "n"), ==, "x\\u0000");
+}
+
+static void
+test_control_chars (void)
+{
+  g_assert_false (ferry_json_has_control_chars ("cam 1/../ü✓~"));
+  g_assert_false (ferry_json_has_control_chars (""));
+  g_assert_true (ferry_json_has_control_chars ("a\nb"));
+  g_assert_true (ferry_json_has_control_chars ("a\x1f"));
+  g_assert_true (ferry_json_has_control_chars ("\x7f"));
+  g_assert_true (ferry_json_has_control_chars ("\x01"));
+}
+
 static void
 test_bools (void)
 {
@@ -179,6 +206,8 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/json/parse-object", test_parse_object);
   g_test_add_func ("/json/nesting", test_nesting);
+  g_test_add_func ("/json/nul", test_nul);
+  g_test_add_func ("/json/control-chars", test_control_chars);
   g_test_add_func ("/json/bools", test_bools);
   g_test_add_func ("/json/strings", test_strings);
   g_test_add_func ("/errors/table", test_error_table);

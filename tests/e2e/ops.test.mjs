@@ -339,40 +339,8 @@ test('POST /rest-api/debug/log: DEBUG for one stream\'s elements only, and back 
   for (const n of ['dbg-a', 'dbg-b']) assert.equal((await ferry.terminate({ localStreamName: n })).status, 200);
 });
 
-test('[limits] request-timeout: slow headers, a slow body and idle connections are cut off; others are served', { timeout: 30000 }, async () => {
-  const slow = await startFerry({ extraArgs: ['--set', 'limits.request-timeout=2'] });
-  try {
-    const net = await import('node:net');
-    /** Opens a TCP connection, writes `text`, and resolves to the ms until the server closed it. */
-    const closedAfter = (port, text) => new Promise((resolve, reject) => {
-      const t0 = Date.now();
-      const s = net.connect({ host: '127.0.0.1', port }, () => { if (text) s.write(text); });
-      let got = '';
-      s.on('data', (d) => { got += d; });
-      s.on('error', () => {});
-      s.on('close', () => resolve({ ms: Date.now() - t0, got }));
-      setTimeout(() => { s.destroy(); reject(new Error('the server kept the connection 10 s')); }, 10000);
-    });
-    const cases = await Promise.all([
-      closedAfter(slow.restPort, 'GET /rest-api/pull/rtmp/find_all HTTP/1.1\r\nHost: x\r\n'),   // headers never end
-      closedAfter(slow.restPort, 'POST /rest-api/pull/rtmp/pull HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{"uri":'),
-      closedAfter(slow.restPort, ''),                                                            // idle
-      closedAfter(slow.wsPort, 'GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n'),           // slow upgrade
-    ]);
-    for (const c of cases) {
-      assert.ok(c.ms >= 1500 && c.ms < 6000, `closed after ${c.ms} ms`);
-      assert.equal(c.got, '', 'nothing is answered to a request that never arrived');
-    }
-    // a client that sends its request in time is served, also after the above
-    const r = await slow.rest('GET', '/rest-api/pull/rtmp/find_all', undefined, { agent: false });
-    assert.equal(r.status, 200);
-    const m = await slow.rest('GET', '/metrics', undefined, { agent: false });
-    // the four, and maybe the readiness probe's kept-alive connection
-    assert.ok(Number(m.text.match(/^ferry_limited_total (\d+)$/m)[1]) >= 4, m.text);
-  } finally {
-    assert.deepEqual(await slow.stopAndCheck(), []);
-  }
-});
+// [limits] request-timeout (slow headers, a slow body, idle connections, a stalled
+// WebSocket upgrade): abuse.test.mjs, against a Ferry with a stream and a viewer.
 
 test('[limits] connections-per-address: one more connection from an address gets 429, others are served', { timeout: 30000 }, async () => {
   // INFO on: the refusal is logged before the request is read (no method, no uri yet)

@@ -393,6 +393,66 @@ ferry_sdp_fingerprint_matches (const GstSDPMessage *offer, const char *pem)
   return FALSE;
 }
 
+static void
+candidate_free (gpointer data)
+{
+  FerrySdpCandidate *c = data;
+  g_free (c->mid);
+  g_free (c->candidate);
+  g_free (c);
+}
+
+/**
+ * ferry_sdp_parse_trickle:
+ * @text: an application/trickle-ice-sdpfrag body (need not be NUL-terminated; it ends
+ *   at a NUL)
+ *
+ * The candidates of an RFC 8840 fragment, each under the a=mid line it follows; every
+ * other line is ignored.
+ * Returns: (transfer full) (element-type FerrySdpCandidate): possibly empty.
+ */
+GPtrArray *
+ferry_sdp_parse_trickle (const char *text, gsize len)
+{
+  GPtrArray *out = g_ptr_array_new_with_free_func (candidate_free);
+  /* An empty body may come with no data at all */
+  g_autofree char *copy = text ? g_strndup (text, len) : g_strdup ("");
+  g_auto (GStrv) lines = g_strsplit_set (copy, "\r\n", -1);
+  const char *mid = NULL;
+
+  for (char **l = lines; *l; l++) {
+    if (g_str_has_prefix (*l, "a=mid:")) {
+      mid = *l + 6;
+    } else if (g_str_has_prefix (*l, "a=candidate:")) {
+      FerrySdpCandidate *c = g_new0 (FerrySdpCandidate, 1);
+      c->mid = g_strdup (mid);
+      c->candidate = g_strdup (*l + 2);
+      g_ptr_array_add (out, c);
+    }
+  }
+  return out;
+}
+
+/**
+ * ferry_sdp_mline_of_mid:
+ * @mid: (nullable)
+ * Returns: the index of the (last) m-line of @offer whose a=mid is @mid; 0 when none is
+ *   or @mid is NULL.
+ */
+guint
+ferry_sdp_mline_of_mid (const GstSDPMessage *offer, const char *mid)
+{
+  guint mline = 0;
+
+  for (guint i = 0; mid && i < gst_sdp_message_medias_len (offer); i++) {
+    const char *m = gst_sdp_media_get_attribute_val
+        (gst_sdp_message_get_media (offer, i), "mid");
+    if (g_strcmp0 (m, mid) == 0)
+      mline = i;
+  }
+  return mline;
+}
+
 /**
  * ferry_sdp_add_msid:
  * Puts every sending m-section of @answer into one MediaStream (`a=msid:<id> <track>`).

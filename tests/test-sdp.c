@@ -221,6 +221,36 @@ test_public_candidates (void)
   gst_sdp_message_free (msg);
 }
 
+/* A WHEP PATCH body (RFC 8840): candidates under the a=mid they follow. */
+static void
+test_trickle (void)
+{
+  const char *frag = "a=ice-ufrag:x\r\na=candidate:0 1 udp 1 192.0.2.1 9 typ host\r\n"
+      "m=audio 9 RTP/AVP 0\r\na=mid:1\r\n"
+      "a=candidate:1 1 udp 2 192.0.2.2 9 typ host\na=end-of-candidates\r\n";
+  g_autoptr (GPtrArray) c = ferry_sdp_parse_trickle (frag, strlen (frag));
+  g_autoptr (GPtrArray) empty = ferry_sdp_parse_trickle (NULL, 0);
+  GstSDPMessage *offer = NULL;
+  FerrySdpCandidate *first, *second;
+
+  g_assert_cmpuint (c->len, ==, 2);
+  first = g_ptr_array_index (c, 0);
+  second = g_ptr_array_index (c, 1);
+  g_assert_null (first->mid);
+  g_assert_cmpstr (first->candidate, ==, "candidate:0 1 udp 1 192.0.2.1 9 typ host");
+  g_assert_cmpstr (second->mid, ==, "1");
+  /* libsoup may hand an empty body over without data */
+  g_assert_cmpuint (empty->len, ==, 0);
+
+  g_assert_true (ferry_sdp_parse_offer (chromium_offer, &(FerryOfferInfo) { 0 },
+          &offer, NULL));
+  g_assert_cmpuint (ferry_sdp_mline_of_mid (offer, "1"), ==, 1);
+  g_assert_cmpuint (ferry_sdp_mline_of_mid (offer, "0"), ==, 0);
+  g_assert_cmpuint (ferry_sdp_mline_of_mid (offer, "7"), ==, 0);
+  g_assert_cmpuint (ferry_sdp_mline_of_mid (offer, NULL), ==, 0);
+  gst_sdp_message_free (offer);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -236,5 +266,6 @@ main (int argc, char **argv)
   g_test_add_func ("/sdp/not-sdp", test_not_sdp);
   g_test_add_func ("/sdp/add-msid", test_add_msid);
   g_test_add_func ("/sdp/public-candidates", test_public_candidates);
+  g_test_add_func ("/sdp/trickle", test_trickle);
   return g_test_run ();
 }

@@ -117,6 +117,9 @@ test('hostile WebSocket input is ignored: the socket stays usable, the server al
           ws.send(JSON.stringify({ message: 'playStream', data: [{ name: 'cam1', sdp: 'v=0' }] }));
           ws.send(JSON.stringify({ message: 'playStream', data: [{ mediaSessionId: 'h1', name: 'cam1', sdp: 'garbage' }] }));
           ws.send(JSON.stringify({ message: 'stopStream', data: [{ mediaSessionId: 'never-seen' }] }));
+          // a lone surrogate escape: echoed in the FAILED status it was a frame libsoup
+          // refused with a critical (fatal here), found by tests/fuzz/fuzz-wcs
+          ws.send('{"message":"playStream","data":[{"mediaSessionId":"h2","name":"cam\\udc00x","sdp":"v=0"}]}');
           ws.send(JSON.stringify({ message: 'connection', data: [{}] }));
         };
         ws.onmessage = (ev) => {

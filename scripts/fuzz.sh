@@ -51,6 +51,7 @@ report () {
     found=1
     echo "fuzz-$t: reproducer $f"
     echo "  reproduce: $build/tests/fuzz/fuzz-$t $f"
+    echo "  (or, leaks: ASAN_OPTIONS=detect_leaks=1:fast_unwind_on_malloc=0 LSAN_OPTIONS=suppressions=tests/lsan.supp $build/tests/fuzz/fuzz-$t $f)"
   done
   if [ "$rc" -ne 0 ] || [ $found -eq 1 ]; then
     grep -m1 -n -E 'ERROR: |runtime error|SUMMARY|Assertion|ERROR:|ferry-ERROR|libFuzzer: (timeout|out-of-memory|deadly signal)|-ERROR \*\*' "$log" >/dev/null \
@@ -62,23 +63,27 @@ report () {
 }
 
 for t in $targets; do
-  bin=$build/tests/fuzz/fuzz-$t
+  bin=$repo/$build/tests/fuzz/fuzz-$t
   corpus=$out/corpus/$t
   mkdir -p "$corpus" "$out/artifacts"
   cp tests/fuzz/corpus/$t/* "$corpus/"
   dict=()
-  [ -f tests/fuzz/$t.dict ] && dict=(-dict=tests/fuzz/$t.dict)
+  [ -f tests/fuzz/$t.dict ] && dict=(-dict="$repo/tests/fuzz/$t.dict")
   par=()
   [ "$jobs" -gt 1 ] && par=(-jobs="$jobs" -workers="$jobs")
   log=$out/fuzz-$t.log
   # Phase 1. The outer timeout only guards against libFuzzer itself not stopping.
-  ASAN_OPTIONS=detect_leaks=0:abort_on_error=0:handle_sigtrap=1:handle_abort=1 \
+  # Run from $out: with -jobs, libFuzzer writes a fuzz-<job>.log per job into the cwd.
+  (cd "$out" && ASAN_OPTIONS=detect_leaks=0:abort_on_error=0:handle_sigtrap=1:handle_abort=1 \
     timeout -k 10 $((seconds + timeout_s + 60)) nice -n 10 "$bin" \
     -max_total_time="$seconds" -timeout="$timeout_s" -rss_limit_mb="$rss_mb" \
     -detect_leaks=0 -print_final_stats=1 -artifact_prefix="$out/artifacts/$t-" \
-    "${dict[@]}" "${par[@]}" "$corpus" >"$log" 2>&1
+    "${dict[@]}" "${par[@]}" "$corpus" >"$log" 2>&1)
   rc=$?
-  [ "$jobs" -gt 1 ] && cat fuzz-*.log >>"$log" 2>/dev/null && rm -f fuzz-[0-9]*.log
+  if [ "$jobs" -gt 1 ]; then
+    cat "$out"/fuzz-[0-9]*.log >>"$log" 2>/dev/null
+    rm -f "$out"/fuzz-[0-9]*.log
+  fi
   stats=$(grep -E '^#[0-9]+.*(DONE|pulse|NEW|REDUCE)' "$log" | tail -1 | sed -E 's/^#([0-9]+)[[:space:]]+[A-Z]+[[:space:]]+/\1 runs, /')
   if ! report "$t" "$log" $rc; then
     echo "fuzz-$t: FAILED after ${stats:-?}"

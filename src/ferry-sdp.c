@@ -507,7 +507,9 @@ ferry_sdp_add_public_candidates (GstSDPMessage *answer, char **public_ips)
       if (g_strv_length (f) < 8 || g_strcmp0 (f[6], "typ") != 0
           || g_strcmp0 (f[7], "host") != 0)
         continue;
-      priority = g_ascii_strtoll (f[3], NULL, 10);
+      /* An ICE priority is 32 bits (RFC 8445 §5.1.2); clamping keeps the arithmetic
+       * below defined whatever the text says (fuzz-sdp: -2^63 - 1 overflowed). */
+      priority = CLAMP (g_ascii_strtoll (f[3], NULL, 10), 1, G_MAXUINT32);
       for (guint p = 0; public_ips[p]; p++) {
         g_autofree char *rest = g_strjoinv (" ", f + 5);
         g_ptr_array_add (extra, g_strdup_printf ("%s%u %s %s %" G_GINT64_FORMAT

@@ -251,6 +251,26 @@ test_trickle (void)
   gst_sdp_message_free (offer);
 }
 
+/* A priority out of range must not overflow (found by fuzz-sdp, UBSan). */
+static void
+test_public_candidates_priority (void)
+{
+  const char *text = "v=0\r\no=- 1 2 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n"
+      "m=audio 9 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\n"
+      "a=candidate:1 1 UDP -99999999999999999999 192.0.2.1 50000 typ host\r\n"
+      "a=candidate:2 1 UDP 99999999999999999999 192.0.2.1 50002 typ host\r\n";
+  char *ips[] = { "203.0.113.7", NULL };
+  GstSDPMessage *msg = NULL;
+  g_autofree char *out = NULL;
+
+  g_assert_cmpint (gst_sdp_message_new_from_text (text, &msg), ==, GST_SDP_OK);
+  ferry_sdp_add_public_candidates (msg, ips);
+  out = gst_sdp_message_as_text (msg);
+  g_assert_nonnull (strstr (out, "a=candidate:190 1 UDP 1 203.0.113.7 50000 typ host\r\n"));
+  g_assert_nonnull (strstr (out, "a=candidate:290 1 UDP 4294967294 203.0.113.7 50002 typ host\r\n"));
+  gst_sdp_message_free (msg);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -267,5 +287,7 @@ main (int argc, char **argv)
   g_test_add_func ("/sdp/add-msid", test_add_msid);
   g_test_add_func ("/sdp/public-candidates", test_public_candidates);
   g_test_add_func ("/sdp/trickle", test_trickle);
+  g_test_add_func ("/sdp/public-candidates-priority",
+      test_public_candidates_priority);
   return g_test_run ();
 }

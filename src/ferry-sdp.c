@@ -56,16 +56,23 @@ h264_rank (const char *plid)
   return 1;
 }
 
+/* Six hex digits, nothing else: strtoull alone also takes a sign and leading blanks,
+ * and "-d001f" became 0xfff2ffe1 in the answer (fuzz-sdp). */
+static gboolean
+is_plid (const char *plid)
+{
+  if (plid == NULL || strlen (plid) != 6)
+    return FALSE;
+  for (guint i = 0; i < 6; i++)
+    if (!g_ascii_isxdigit (plid[i]))
+      return FALSE;
+  return TRUE;
+}
+
 static guint32
 parse_plid (const char *plid)
 {
-  char *end = NULL;
-  guint64 v;
-
-  if (plid == NULL || strlen (plid) != 6)
-    return 0;
-  v = g_ascii_strtoull (plid, &end, 16);
-  return end == plid + 6 ? (guint32) v : 0;
+  return is_plid (plid) ? (guint32) g_ascii_strtoull (plid, NULL, 16) : 0;
 }
 
 static void
@@ -119,7 +126,7 @@ scan_media (const GstSDPMedia *media, gint *opus_pt, gint *h264_pt,
       if (rank > best_rank) {
         best_rank = rank;
         *h264_pt = (gint) pt;
-        g_strlcpy (plid_out, plid && strlen (plid) == 6 ? plid : "", 7);
+        g_strlcpy (plid_out, is_plid (plid) ? plid : "", 7);
       }
     }
   }

@@ -271,6 +271,28 @@ test_public_candidates_priority (void)
   gst_sdp_message_free (msg);
 }
 
+/* A profile-level-id is six hex digits: a sign or blanks made strtoull produce a value
+ * that was not one (found by fuzz-sdp). */
+static void
+test_bad_plid (void)
+{
+  const char *bad[] = { "-d001f", "+42e01", " 42e01", "42e01g", "0x42e0" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++) {
+    g_autofree char *offer = g_strdup_printf ("v=0\r\no=- 1 2 IN IP4 0.0.0.0\r\n"
+        "s=-\r\nt=0 0\r\nm=video 9 UDP/TLS/RTP/SAVPF 102\r\n"
+        "a=rtpmap:102 H264/90000\r\n"
+        "a=fmtp:102 packetization-mode=1;profile-level-id=%s\r\n", bad[i]);
+    FerryOfferInfo info;
+
+    g_assert_true (ferry_sdp_parse_offer (offer, &info, NULL, NULL));
+    g_assert_cmpint (info.h264_pt, ==, 102);
+    g_assert_cmpstr (info.profile_level_id, ==, "");
+    g_assert_cmpuint (info.h264[0].plid, ==, 0);
+    g_assert_cmphex (ferry_sdp_choose_h264 (&info, 0x4d001f), ==, 0);
+  }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -287,6 +309,7 @@ main (int argc, char **argv)
   g_test_add_func ("/sdp/add-msid", test_add_msid);
   g_test_add_func ("/sdp/public-candidates", test_public_candidates);
   g_test_add_func ("/sdp/trickle", test_trickle);
+  g_test_add_func ("/sdp/bad-profile-level-id", test_bad_plid);
   g_test_add_func ("/sdp/public-candidates-priority",
       test_public_candidates_priority);
   return g_test_run ();

@@ -66,6 +66,11 @@ for t in $targets; do
   bin=$repo/$build/tests/fuzz/fuzz-$t
   corpus=$out/corpus/$t
   mkdir -p "$corpus" "$out/artifacts"
+  # A reused FUZZ_OUT keeps the reproducers of earlier runs, but they are not this run's.
+  for f in "$out/artifacts/$t"-*; do
+    [ -e "$f" ] || continue
+    mkdir -p "$out/artifacts/earlier" && mv "$f" "$out/artifacts/earlier/"
+  done
   cp tests/fuzz/corpus/$t/* "$corpus/"
   dict=()
   [ -f tests/fuzz/$t.dict ] && dict=(-dict="$repo/tests/fuzz/$t.dict")

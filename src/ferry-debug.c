@@ -328,6 +328,34 @@ parse_level (JsonNode *node, GstDebugLevel *out)
 }
 
 /**
+ * ferry_debug_parse_log:
+ * @name: (out) (transfer none): borrowed from @body
+ *
+ * Validates a POST /rest-api/debug/log body. Pure.
+ * Returns: FALSE with @error (FERRY_ERROR_INVALID_PARAMETER or _MISSING_PARAMETER).
+ */
+gboolean
+ferry_debug_parse_log (JsonObject *body, const char **name,
+    GstDebugLevel *level, GError **error)
+{
+  *name = NULL;
+  if (!ferry_json_get_string (body, "localStreamName", name, error))
+    return FALSE;
+  if (*name == NULL) {
+    g_set_error_literal (error, FERRY_ERROR, FERRY_ERROR_MISSING_PARAMETER,
+        "localStreamName is required");
+    return FALSE;
+  }
+  if (!parse_level (json_object_get_member (body, "level"), level)) {
+    g_set_error_literal (error, FERRY_ERROR, FERRY_ERROR_INVALID_PARAMETER,
+        "level must be 0-9 or a GStreamer level name (none, error, warning, "
+        "fixme, info, debug, log, trace, memdump)");
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/**
  * ferry_debug_log:
  * POST /rest-api/debug/log {"localStreamName": name, "level": "debug" | 5 | "none"}.
  */
@@ -342,19 +370,8 @@ ferry_debug_log (FerryApp *app, SoupServerMessage *msg, JsonObject *body)
   guint n;
 
   init_debug ();
-  if (!ferry_json_get_string (body, "localStreamName", &name, &error)) {
+  if (!ferry_debug_parse_log (body, &name, &level, &error)) {
     ferry_rest_reply_error (msg, error);
-    return;
-  }
-  if (name == NULL) {
-    ferry_rest_reply_error_literal (msg, FERRY_ERROR_MISSING_PARAMETER,
-        "localStreamName is required");
-    return;
-  }
-  if (!parse_level (json_object_get_member (body, "level"), &level)) {
-    ferry_rest_reply_error_literal (msg, FERRY_ERROR_INVALID_PARAMETER,
-        "level must be 0-9 or a GStreamer level name (none, error, warning, "
-        "fixme, info, debug, log, trace, memdump)");
     return;
   }
   stream = ferry_registry_lookup_name (ferry_app_get_registry (app), name);

@@ -22,5 +22,7 @@ void ferry_debug_pipeline (FerryApp *app, SoupServerMessage *msg,
 void ferry_debug_log (FerryApp *app, SoupServerMessage *msg,
     JsonObject *body);
 void ferry_debug_forget_pipeline (GstElement *pipeline);
+gboolean ferry_debug_parse_log (JsonObject *body, const char **name,
+    GstDebugLevel *level, GError **error);
 
 G_END_DECLS

@@ -71,6 +71,42 @@ ferry_json_has_control_chars (const char *text)
   return FALSE;
 }
 
+/* json-glib 1.6 decodes a lone surrogate escape ("\udc00", or "\ud83d" not followed by
+ * its pair) into CESU bytes that are not UTF-8. Such a string, echoed back (a stream name
+ * in a WCS status, find_all), made invalid JSON, and a WebSocket text frame libsoup
+ * refuses with a critical (fuzz-rest-json, fuzz-wcs): every string and member name must
+ * be valid UTF-8. The depth is already bounded, so recursion is safe. */
+static gboolean
+node_is_utf8 (JsonNode *node)
+{
+  switch (JSON_NODE_TYPE (node)) {
+    case JSON_NODE_OBJECT:{
+      JsonObjectIter it;
+      const char *name;
+      JsonNode *member;
+
+      json_object_iter_init (&it, json_node_get_object (node));
+      while (json_object_iter_next (&it, &name, &member))
+        if (!g_utf8_validate (name, -1, NULL) || !node_is_utf8 (member))
+          return FALSE;
+      return TRUE;
+    }
+    case JSON_NODE_ARRAY:{
+      JsonArray *array = json_node_get_array (node);
+
+      for (guint i = 0; i < json_array_get_length (array); i++)
+        if (!node_is_utf8 (json_array_get_element (array, i)))
+          return FALSE;
+      return TRUE;
+    }
+    case JSON_NODE_VALUE:
+      return json_node_get_value_type (node) != G_TYPE_STRING
+          || g_utf8_validate (json_node_get_string (node), -1, NULL);
+    default:
+      return TRUE;
+  }
+}
+
 /**
  * ferry_json_parse_object:
  * As ferry_json_parse_object_depth() with FERRY_JSON_MAX_DEPTH.
@@ -84,8 +120,8 @@ ferry_json_parse_object (const char *data, gssize len, GError **error)
 /**
  * ferry_json_parse_object_depth:
  * Returns: (transfer full) (nullable): the root object, or NULL with @error when the text
- * is not JSON, nests deeper than @max_depth, has a NUL in a string (invalid_parameter)
- * or its root is not an object.
+ * is not JSON, nests deeper than @max_depth, has a NUL in a string (invalid_parameter),
+ * its root is not an object or a string in it is not UTF-8.
  */
 JsonObject *
 ferry_json_parse_object_depth (const char *data, gssize len, guint max_depth,
@@ -121,6 +157,11 @@ ferry_json_parse_object_depth (const char *data, gssize len, guint max_depth,
   if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root)) {
     g_set_error (error, FERRY_ERROR, FERRY_ERROR_INVALID_JSON,
         "the request body must be a JSON object");
+    return NULL;
+  }
+  if (!node_is_utf8 (root)) {
+    g_set_error (error, FERRY_ERROR, FERRY_ERROR_INVALID_JSON,
+        "the JSON has a string that is not valid UTF-8 (a lone surrogate escape)");
     return NULL;
   }
   return json_object_ref (json_node_get_object (root));

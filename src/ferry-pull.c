@@ -125,8 +125,9 @@ ferry_pull_start (FerryApp *app, const FerryPullRequest *req, GError **error)
   return stream;
 }
 
-static gboolean
-looks_like_rtmp (const char *name)
+/* Whether a viewer's stream @name is an rtmp(s):// uri (to pull on demand), not a name. */
+gboolean
+ferry_pull_name_is_uri (const char *name)
 {
   return g_ascii_strncasecmp (name, "rtmp://", 7) == 0
       || g_ascii_strncasecmp (name, "rtmps://", 8) == 0;
@@ -198,7 +199,7 @@ ferry_pull_for_viewer (FerryApp *app, const char *name, gboolean *on_demand,
     return s;
   }
   g_clear_object (&s);
-  if (!looks_like_rtmp (name)) {
+  if (!ferry_pull_name_is_uri (name)) {
     g_set_error_literal (error, FERRY_ERROR, FERRY_ERROR_NOT_FOUND,
         "Stream not found");
     return NULL;

@@ -25,5 +25,6 @@ FerryStream *ferry_pull_for_viewer (FerryApp *app, const char *name,
     gboolean *on_demand, GError **error);
 FerryStream *ferry_pull_start_on_demand (FerryApp *app, const char *uri,
     GError **error);
+gboolean ferry_pull_name_is_uri (const char *name);
 
 G_END_DECLS

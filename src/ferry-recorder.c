@@ -375,7 +375,7 @@ ferry_recorder_start (FerryRecorder *self, GstElement *pipeline,
 static void
 finish (FerryRecorder *self, FerryRecorderState state, const char *info)
 {
-  g_autoptr (FerryRecorder) keep = g_object_ref (self);
+  g_autoptr (FerryRecorder) keep G_GNUC_UNUSED = g_object_ref (self);
 
   if (self->state == FERRY_RECORDER_STOPPED
       || self->state == FERRY_RECORDER_FAILED)

@@ -161,10 +161,21 @@ ferry_rest_add_cors (SoupServerMessage *msg, const FerryConfig *config)
   soup_message_headers_replace (h, "Access-Control-Max-Age", "600");
 }
 
-/* ---- request parsing ---------------------------------------------------- */
+/* ---- request parsing (pure: no server, no registry) ---------------------- */
 
-static gboolean
-parse_pull (JsonObject *body, FerryPullRequest *req, GError **error)
+/**
+ * ferry_rest_parse_pull:
+ * @body: a /pull/rtmp/pull body
+ * @req: (out caller-allocates): its strings are borrowed from @body
+ *
+ * Validates a pull request the way the handler answers it: uri required and pullable
+ * (ferry_ingest_uri_is_supported()), the name defaulting to the uri, length limits,
+ * not both tracks off, a known transcode policy.
+ * Returns: FALSE with @error (FERRY_ERROR_MISSING_PARAMETER, _INVALID_PARAMETER,
+ *   _UNSUPPORTED_SCHEME) for a request that is answered 400.
+ */
+gboolean
+ferry_rest_parse_pull (JsonObject *body, FerryPullRequest *req, GError **error)
 {
   const char *transcode = NULL;
 
@@ -226,7 +237,7 @@ handle_pull (FerryApp *app, SoupServerMessage *msg, JsonObject *body)
   g_autoptr (JsonNode) node = NULL;
   FerryPullRequest req;
 
-  if (!parse_pull (body, &req, &error)
+  if (!ferry_rest_parse_pull (body, &req, &error)
       || !(stream = ferry_pull_start (app, &req, &error))) {
     ferry_rest_reply_error (msg, error);
     return;
@@ -250,30 +261,48 @@ handle_find_all (FerryApp *app, SoupServerMessage *msg)
   reply_json (msg, 200, node);
 }
 
-/* The pull a request names by uri, localMediaSessionId or localStreamName.
+/**
+ * ferry_rest_parse_selector:
+ * @sel: (out caller-allocates): its strings are borrowed from @body
+ *
+ * Which pull a terminate or record request names: by localMediaSessionId, else uri,
+ * else localStreamName (the first given, in that order, is the one looked up).
+ * Returns: FALSE with @error when a member is not a string or none is given.
+ */
+gboolean
+ferry_rest_parse_selector (JsonObject *body, FerryRestSelector *sel,
+    GError **error)
+{
+  sel->uri = sel->id = sel->name = NULL;
+  if (!ferry_json_get_string (body, "uri", &sel->uri, error)
+      || !ferry_json_get_string (body, "localMediaSessionId", &sel->id, error)
+      || !ferry_json_get_string (body, "localStreamName", &sel->name, error))
+    return FALSE;
+  if (sel->uri == NULL && sel->id == NULL && sel->name == NULL) {
+    g_set_error (error, FERRY_ERROR, FERRY_ERROR_MISSING_PARAMETER,
+        "one of 'uri', 'localMediaSessionId' or 'localStreamName' is required");
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* The pull a request names (ferry_rest_parse_selector()).
  * Returns: (transfer full) (nullable) */
 static FerryStream *
 lookup_pull (FerryApp *app, JsonObject *body, GError **error)
 {
   FerryRegistry *reg = ferry_app_get_registry (app);
-  const char *uri = NULL, *id = NULL, *name = NULL;
+  FerryRestSelector sel;
   FerryStream *stream;
 
-  if (!ferry_json_get_string (body, "uri", &uri, error)
-      || !ferry_json_get_string (body, "localMediaSessionId", &id, error)
-      || !ferry_json_get_string (body, "localStreamName", &name, error))
+  if (!ferry_rest_parse_selector (body, &sel, error))
     return NULL;
-  if (uri == NULL && id == NULL && name == NULL) {
-    g_set_error (error, FERRY_ERROR, FERRY_ERROR_MISSING_PARAMETER,
-        "one of 'uri', 'localMediaSessionId' or 'localStreamName' is required");
-    return NULL;
-  }
-  if (id)
-    stream = ferry_registry_lookup_id (reg, id);
-  else if (uri)
-    stream = ferry_registry_lookup_uri (reg, uri);
+  if (sel.id)
+    stream = ferry_registry_lookup_id (reg, sel.id);
+  else if (sel.uri)
+    stream = ferry_registry_lookup_uri (reg, sel.uri);
   else
-    stream = ferry_registry_lookup_name (reg, name);
+    stream = ferry_registry_lookup_name (reg, sel.name);
   if (stream == NULL)
     g_set_error (error, FERRY_ERROR, FERRY_ERROR_NOT_FOUND,
         "no pull matches the request");

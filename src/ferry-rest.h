@@ -9,6 +9,7 @@
 
 #include <libsoup/soup.h>
 #include "ferry-app.h"
+#include "ferry-pull.h"
 
 G_BEGIN_DECLS
 
@@ -25,5 +26,19 @@ void ferry_rest_no_content (SoupServerMessage *msg);
 gboolean ferry_rest_refuse_large_body (SoupServerMessage *msg,
     const FerryConfig *config);
 void ferry_rest_add_cors (SoupServerMessage *msg, const FerryConfig *config);
+
+/* Which pull a terminate or record body names; strings borrowed from the body. */
+typedef struct
+{
+  const char *uri;
+  const char *id;               /* localMediaSessionId */
+  const char *name;             /* localStreamName */
+} FerryRestSelector;
+
+/* Request validation, pure (tests/fuzz/fuzz-rest-json.c calls these too). */
+gboolean ferry_rest_parse_pull (JsonObject *body, FerryPullRequest *req,
+    GError **error);
+gboolean ferry_rest_parse_selector (JsonObject *body, FerryRestSelector *sel,
+    GError **error);
 
 G_END_DECLS

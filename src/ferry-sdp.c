@@ -56,16 +56,23 @@ h264_rank (const char *plid)
   return 1;
 }
 
+/* Six hex digits, nothing else: strtoull alone also takes a sign and leading blanks,
+ * and "-d001f" became 0xfff2ffe1 in the answer (fuzz-sdp). */
+static gboolean
+is_plid (const char *plid)
+{
+  if (plid == NULL || strlen (plid) != 6)
+    return FALSE;
+  for (guint i = 0; i < 6; i++)
+    if (!g_ascii_isxdigit (plid[i]))
+      return FALSE;
+  return TRUE;
+}
+
 static guint32
 parse_plid (const char *plid)
 {
-  char *end = NULL;
-  guint64 v;
-
-  if (plid == NULL || strlen (plid) != 6)
-    return 0;
-  v = g_ascii_strtoull (plid, &end, 16);
-  return end == plid + 6 ? (guint32) v : 0;
+  return is_plid (plid) ? (guint32) g_ascii_strtoull (plid, NULL, 16) : 0;
 }
 
 static void
@@ -119,7 +126,7 @@ scan_media (const GstSDPMedia *media, gint *opus_pt, gint *h264_pt,
       if (rank > best_rank) {
         best_rank = rank;
         *h264_pt = (gint) pt;
-        g_strlcpy (plid_out, plid && strlen (plid) == 6 ? plid : "", 7);
+        g_strlcpy (plid_out, is_plid (plid) ? plid : "", 7);
       }
     }
   }
@@ -393,6 +400,66 @@ ferry_sdp_fingerprint_matches (const GstSDPMessage *offer, const char *pem)
   return FALSE;
 }
 
+static void
+candidate_free (gpointer data)
+{
+  FerrySdpCandidate *c = data;
+  g_free (c->mid);
+  g_free (c->candidate);
+  g_free (c);
+}
+
+/**
+ * ferry_sdp_parse_trickle:
+ * @text: an application/trickle-ice-sdpfrag body (need not be NUL-terminated; it ends
+ *   at a NUL)
+ *
+ * The candidates of an RFC 8840 fragment, each under the a=mid line it follows; every
+ * other line is ignored.
+ * Returns: (transfer full) (element-type FerrySdpCandidate): possibly empty.
+ */
+GPtrArray *
+ferry_sdp_parse_trickle (const char *text, gsize len)
+{
+  GPtrArray *out = g_ptr_array_new_with_free_func (candidate_free);
+  /* An empty body may come with no data at all */
+  g_autofree char *copy = text ? g_strndup (text, len) : g_strdup ("");
+  g_auto (GStrv) lines = g_strsplit_set (copy, "\r\n", -1);
+  const char *mid = NULL;
+
+  for (char **l = lines; *l; l++) {
+    if (g_str_has_prefix (*l, "a=mid:")) {
+      mid = *l + 6;
+    } else if (g_str_has_prefix (*l, "a=candidate:")) {
+      FerrySdpCandidate *c = g_new0 (FerrySdpCandidate, 1);
+      c->mid = g_strdup (mid);
+      c->candidate = g_strdup (*l + 2);
+      g_ptr_array_add (out, c);
+    }
+  }
+  return out;
+}
+
+/**
+ * ferry_sdp_mline_of_mid:
+ * @mid: (nullable)
+ * Returns: the index of the (last) m-line of @offer whose a=mid is @mid; 0 when none is
+ *   or @mid is NULL.
+ */
+guint
+ferry_sdp_mline_of_mid (const GstSDPMessage *offer, const char *mid)
+{
+  guint mline = 0;
+
+  for (guint i = 0; mid && i < gst_sdp_message_medias_len (offer); i++) {
+    const char *m = gst_sdp_media_get_attribute_val
+        (gst_sdp_message_get_media (offer, i), "mid");
+    if (g_strcmp0 (m, mid) == 0)
+      mline = i;
+  }
+  return mline;
+}
+
 /**
  * ferry_sdp_add_msid:
  * Puts every sending m-section of @answer into one MediaStream (`a=msid:<id> <track>`).
@@ -447,7 +514,9 @@ ferry_sdp_add_public_candidates (GstSDPMessage *answer, char **public_ips)
       if (g_strv_length (f) < 8 || g_strcmp0 (f[6], "typ") != 0
           || g_strcmp0 (f[7], "host") != 0)
         continue;
-      priority = g_ascii_strtoll (f[3], NULL, 10);
+      /* An ICE priority is 32 bits (RFC 8445 §5.1.2); clamping keeps the arithmetic
+       * below defined whatever the text says (fuzz-sdp: -2^63 - 1 overflowed). */
+      priority = CLAMP (g_ascii_strtoll (f[3], NULL, 10), 1, G_MAXUINT32);
       for (guint p = 0; public_ips[p]; p++) {
         g_autofree char *rest = g_strjoinv (" ", f + 5);
         g_ptr_array_add (extra, g_strdup_printf ("%s%u %s %s %" G_GINT64_FORMAT

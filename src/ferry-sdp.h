@@ -47,6 +47,16 @@ void ferry_sdp_set_h264_plid (GstSDPMessage *answer, gint pt, guint32 plid);
 gboolean ferry_sdp_fingerprint_matches (const GstSDPMessage *offer,
     const char *pem);
 
+/* One trickled candidate of an RFC 8840 fragment (WHEP PATCH). */
+typedef struct
+{
+  char *mid;                    /* the a=mid it follows, NULL before any */
+  char *candidate;              /* "candidate:…", the a= line without "a=" */
+} FerrySdpCandidate;
+
+GPtrArray *ferry_sdp_parse_trickle (const char *text, gsize len);
+guint ferry_sdp_mline_of_mid (const GstSDPMessage *offer, const char *mid);
+
 void ferry_sdp_add_msid (GstSDPMessage *answer, const char *stream_id);
 void ferry_sdp_add_public_candidates (GstSDPMessage *answer,
     char **public_ips);

@@ -123,52 +123,30 @@ static const FerryViewerEvents viewer_events = {
   .closed = viewer_closed,
 };
 
-/* The play token a WCS message carries: custom.token (createSession({custom}) and
- * play({custom}) in the SDK), else authToken (createSession({authToken})).
- * Returns: (transfer none) (nullable) */
-static const char *
-token_of (JsonObject *payload)
-{
-  const char *token = NULL;
-  JsonNode *custom = json_object_get_member (payload, "custom");
-
-  if (custom && JSON_NODE_HOLDS_OBJECT (custom))
-    ferry_json_get_string (json_node_get_object (custom), "token", &token, NULL);
-  if (token == NULL)
-    ferry_json_get_string (payload, "authToken", &token, NULL);
-  return token;
-}
-
 static void
-handle_connection (Client *c, JsonObject *payload)
+handle_connection (Client *c, const FerryWcsRequest *req)
 {
-  const char *app_key = NULL, *version = NULL;
-
-  if (payload) {
-    ferry_json_get_string (payload, "appKey", &app_key, NULL);
-    ferry_json_get_string (payload, "clientVersion", &version, NULL);
+  if (req->has_payload) {
     g_free (c->token);
-    c->token = g_strdup (token_of (payload));
+    c->token = g_strdup (req->token);
   }
-  client_send (c, ferry_wcs_get_user_data (c->id, app_key, version));
+  client_send (c, ferry_wcs_get_user_data (c->id, req->app_key,
+          req->client_version));
 }
 
 static void
-handle_play (Client *c, JsonObject *payload)
+handle_play (Client *c, const FerryWcsRequest *req)
 {
-  const char *msid = NULL, *name = NULL, *sdp = NULL, *provider = NULL;
+  const char *msid = req->media_session_id, *name = req->name;
+  const char *sdp = req->sdp, *provider = req->media_provider;
   g_autoptr (FerryStream) stream = NULL;
   g_autoptr (GError) error = NULL;
   gboolean on_demand = FALSE;
   FerryViewer *viewer;
   Play *play;
 
-  if (payload == NULL)
+  if (!req->has_payload)
     return;
-  ferry_json_get_string (payload, "mediaSessionId", &msid, NULL);
-  ferry_json_get_string (payload, "name", &name, NULL);
-  ferry_json_get_string (payload, "sdp", &sdp, NULL);
-  ferry_json_get_string (payload, "mediaProvider", &provider, NULL);
 
   /* An id the client sent with the wrong JSON type is as unusable as none. */
   if (msid == NULL || *msid == '\0') {
@@ -181,7 +159,7 @@ handle_play (Client *c, JsonObject *payload)
     return;
   }
   {
-    const char *token = token_of (payload);
+    const char *token = req->token;
     if (!ferry_auth_play_token (ferry_app_get_config (c->sig->app),
             token ? token : c->token)) {
       GST_INFO ("client %s: play %s: %s", c->id, name, (token || c->token)
@@ -229,9 +207,8 @@ handle_play (Client *c, JsonObject *payload)
   play = g_new0 (Play, 1);
   play->viewer = viewer;
   play->name = g_strdup (name);
-  play->has_audio = play->has_video = TRUE;
-  ferry_json_get_bool (payload, "hasAudio", &play->has_audio, NULL);
-  ferry_json_get_bool (payload, "hasVideo", &play->has_video, NULL);
+  play->has_audio = req->has_audio;
+  play->has_video = req->has_video;
   if (on_demand
       && !(stream = ferry_pull_start_on_demand (c->sig->app, name, &error))) {
     GST_INFO ("client %s: play %s: %s", c->id, name, error->message);
@@ -246,14 +223,13 @@ handle_play (Client *c, JsonObject *payload)
 }
 
 static void
-handle_stop (Client *c, JsonObject *payload)
+handle_stop (Client *c, const FerryWcsRequest *req)
 {
-  const char *msid = NULL;
+  const char *msid = req->media_session_id;
   Play *p;
 
-  if (payload == NULL)
+  if (!req->has_payload)
     return;
-  ferry_json_get_string (payload, "mediaSessionId", &msid, NULL);
   p = msid ? g_hash_table_lookup (c->plays, msid) : NULL;
   /* A second stop, or a stop for an id we never saw, is ignored (§5.3). */
   if (p == NULL)
@@ -265,17 +241,15 @@ handle_stop (Client *c, JsonObject *payload)
  * with ==, so a JSON true would reject). Available means playStream would be
  * accepted now: a pull of that name that is PENDING or PLAYING. */
 static void
-handle_available (Client *c, JsonObject *payload)
+handle_available (Client *c, const FerryWcsRequest *req)
 {
   FerryRegistry *registry = ferry_app_get_registry (c->sig->app);
-  const char *msid = NULL, *name = NULL;
+  const char *msid = req->media_session_id, *name = req->name;
   g_autoptr (FerryStream) stream = NULL;
   gboolean available;
 
-  if (payload == NULL)
+  if (!req->has_payload)
     return;
-  ferry_json_get_string (payload, "mediaSessionId", &msid, NULL);
-  ferry_json_get_string (payload, "name", &name, NULL);
   if (name != NULL)
     stream = ferry_registry_lookup_name (registry, name);
   available = stream != NULL && ferry_stream_is_active (stream);
@@ -316,11 +290,8 @@ message_cb (SoupWebsocketConnection *conn, gint type, GBytes *message,
     gpointer user_data)
 {
   Client *c = user_data;
-  g_autoptr (JsonObject) root = NULL;
+  g_auto (FerryWcsRequest) req = { 0 };
   g_autoptr (GError) error = NULL;
-  const char *name = NULL;
-  JsonObject *payload = NULL;
-  JsonNode *data;
   gsize len;
   const char *text;
 
@@ -337,38 +308,38 @@ message_cb (SoupWebsocketConnection *conn, gint type, GBytes *message,
   if (type != SOUP_WEBSOCKET_DATA_TEXT)
     return;
   text = g_bytes_get_data (message, &len);
-  root = ferry_json_parse_object_depth (text, len,
-      ferry_app_get_config (c->sig->app)->max_json_depth, &error);
-  if (root == NULL) {
+  if (!ferry_wcs_request_parse (text, len,
+          ferry_app_get_config (c->sig->app)->max_json_depth, &req, &error)) {
     GST_INFO ("client %s: ignoring a malformed message: %s", c->id,
         error->message);
     return;
   }
-  if (!ferry_json_get_string (root, "message", &name, NULL) || name == NULL)
+  if (req.type == FERRY_WCS_MSG_NONE)
     return;
-  data = json_object_get_member (root, "data");
-  if (data && JSON_NODE_HOLDS_ARRAY (data)
-      && json_array_get_length (json_node_get_array (data)) > 0) {
-    JsonNode *first = json_array_get_element (json_node_get_array (data), 0);
-    if (JSON_NODE_HOLDS_OBJECT (first))
-      payload = json_node_get_object (first);
-  }
 
-  GST_LOG ("client %s: %s", c->id, name);
-  if (g_str_equal (name, "connection"))
-    handle_connection (c, payload);
-  else if (g_str_equal (name, "playStream"))
-    handle_play (c, payload);
-  else if (g_str_equal (name, "stopStream"))
-    handle_stop (c, payload);
-  else if (g_str_equal (name, "availableStream"))
-    handle_available (c, payload);
-  else if (g_str_equal (name, "pong"))
-    handle_pong (c);
-  else if (g_str_equal (name, "ping"))
-    ;                           /* the SDK expects no answer (§10) */
-  else
-    GST_DEBUG ("client %s: ignoring message %s", c->id, name);
+  GST_LOG ("client %s: %s", c->id, req.message);
+  switch (req.type) {
+    case FERRY_WCS_MSG_CONNECTION:
+      handle_connection (c, &req);
+      break;
+    case FERRY_WCS_MSG_PLAY_STREAM:
+      handle_play (c, &req);
+      break;
+    case FERRY_WCS_MSG_STOP_STREAM:
+      handle_stop (c, &req);
+      break;
+    case FERRY_WCS_MSG_AVAILABLE_STREAM:
+      handle_available (c, &req);
+      break;
+    case FERRY_WCS_MSG_PONG:
+      handle_pong (c);
+      break;
+    case FERRY_WCS_MSG_PING:
+      break;                    /* the SDK expects no answer (§10) */
+    default:
+      GST_DEBUG ("client %s: ignoring message %s", c->id, req.message);
+      break;
+  }
 }
 
 /* Frees the client's viewers without reporting (nobody to report to). */

@@ -371,7 +371,7 @@ void
 ferry_stream_shutdown (FerryStream *self, FerryStreamStatus status,
     const char *info, const char *viewer_status, const char *viewer_info)
 {
-  g_autoptr (FerryStream) keep = g_object_ref (self);
+  g_autoptr (FerryStream) keep G_GNUC_UNUSED = g_object_ref (self);
 
   if (self->stopping)
     return;
@@ -457,7 +457,7 @@ static gboolean
 linger_cb (gpointer user_data)
 {
   FerryStream *self = user_data;
-  g_autoptr (FerryStream) keep = g_object_ref (self);
+  g_autoptr (FerryStream) keep G_GNUC_UNUSED = g_object_ref (self);
   g_autofree char *info = g_strdup_printf ("on-demand pull without viewers "
       "for %u s", ferry_app_get_config (self->app)->on_demand_linger_s);
 

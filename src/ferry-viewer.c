@@ -915,17 +915,10 @@ gboolean
 ferry_viewer_add_remote_candidate (FerryViewer *self, const char *mid,
     const char *candidate)
 {
-  guint mline = 0;
-
   if (self->closed || self->webrtc == NULL)
     return FALSE;
-  for (guint i = 0; mid && i < gst_sdp_message_medias_len (self->offer); i++) {
-    const char *m = gst_sdp_media_get_attribute_val
-        (gst_sdp_message_get_media (self->offer, i), "mid");
-    if (g_strcmp0 (m, mid) == 0)
-      mline = i;
-  }
-  g_signal_emit_by_name (self->webrtc, "add-ice-candidate", mline, candidate);
+  g_signal_emit_by_name (self->webrtc, "add-ice-candidate",
+      ferry_sdp_mline_of_mid (self->offer, mid), candidate);
   return TRUE;
 }
 

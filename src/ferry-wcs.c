@@ -2,6 +2,99 @@
 #include "ferry-wcs.h"
 #include "ferry-json.h"
 
+#include <string.h>
+
+static const struct
+{
+  const char *name;
+  FerryWcsMessageType type;
+} message_types[] = {
+  {"connection", FERRY_WCS_MSG_CONNECTION},
+  {"playStream", FERRY_WCS_MSG_PLAY_STREAM},
+  {"stopStream", FERRY_WCS_MSG_STOP_STREAM},
+  {"availableStream", FERRY_WCS_MSG_AVAILABLE_STREAM},
+  {"ping", FERRY_WCS_MSG_PING},
+  {"pong", FERRY_WCS_MSG_PONG},
+};
+
+/* The play token a WCS message carries: custom.token (createSession({custom}) and
+ * play({custom}) in the SDK), else authToken (createSession({authToken})).
+ * Returns: (transfer none) (nullable) */
+static const char *
+token_of (JsonObject *payload)
+{
+  const char *token = NULL;
+  JsonNode *custom = json_object_get_member (payload, "custom");
+
+  if (custom && JSON_NODE_HOLDS_OBJECT (custom))
+    ferry_json_get_string (json_node_get_object (custom), "token", &token, NULL);
+  if (token == NULL)
+    ferry_json_get_string (payload, "authToken", &token, NULL);
+  return token;
+}
+
+/**
+ * ferry_wcs_request_parse:
+ * @text: a text frame as received (need not be NUL-terminated)
+ * @req: (out caller-allocates): clear it with ferry_wcs_request_clear()
+ *
+ * Decodes `{"message": name, "data": [payload, …]}`. Only an unparsable frame fails:
+ * a missing name gives FERRY_WCS_MSG_NONE, a missing or non-object data[0] a request
+ * without payload, and members of the wrong type read as absent, because the
+ * protocol never closes the socket over a bad message.
+ * Returns: FALSE with @error when @text is not a JSON object within @max_depth.
+ */
+gboolean
+ferry_wcs_request_parse (const char *text, gsize len, guint max_depth,
+    FerryWcsRequest *req, GError **error)
+{
+  JsonObject *payload = NULL;
+  JsonNode *data;
+
+  memset (req, 0, sizeof *req);
+  req->has_audio = req->has_video = TRUE;
+  req->root = ferry_json_parse_object_depth (text, len, max_depth, error);
+  if (req->root == NULL)
+    return FALSE;
+  if (!ferry_json_get_string (req->root, "message", &req->message, NULL)
+      || req->message == NULL) {
+    req->message = NULL;
+    return TRUE;
+  }
+  req->type = FERRY_WCS_MSG_UNKNOWN;
+  for (guint i = 0; i < G_N_ELEMENTS (message_types); i++)
+    if (g_str_equal (req->message, message_types[i].name))
+      req->type = message_types[i].type;
+
+  data = json_object_get_member (req->root, "data");
+  if (data && JSON_NODE_HOLDS_ARRAY (data)
+      && json_array_get_length (json_node_get_array (data)) > 0) {
+    JsonNode *first = json_array_get_element (json_node_get_array (data), 0);
+    if (JSON_NODE_HOLDS_OBJECT (first))
+      payload = json_node_get_object (first);
+  }
+  if (payload == NULL)
+    return TRUE;
+  req->has_payload = TRUE;
+  ferry_json_get_string (payload, "mediaSessionId", &req->media_session_id,
+      NULL);
+  ferry_json_get_string (payload, "name", &req->name, NULL);
+  ferry_json_get_string (payload, "sdp", &req->sdp, NULL);
+  ferry_json_get_string (payload, "mediaProvider", &req->media_provider, NULL);
+  ferry_json_get_string (payload, "appKey", &req->app_key, NULL);
+  ferry_json_get_string (payload, "clientVersion", &req->client_version, NULL);
+  ferry_json_get_bool (payload, "hasAudio", &req->has_audio, NULL);
+  ferry_json_get_bool (payload, "hasVideo", &req->has_video, NULL);
+  req->token = token_of (payload);
+  return TRUE;
+}
+
+void
+ferry_wcs_request_clear (FerryWcsRequest *req)
+{
+  g_clear_pointer (&req->root, json_object_unref);
+}
+
 /* {"message": name, "data": [payload]}; takes @payload. */
 static char *
 envelope (const char *name, JsonNode *payload)

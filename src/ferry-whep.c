@@ -7,6 +7,7 @@
 #include "ferry-pull.h"
 #include "ferry-registry.h"
 #include "ferry-rest.h"
+#include "ferry-sdp.h"
 #include "ferry-viewer.h"
 
 #include <string.h>
@@ -204,32 +205,23 @@ static void
 handle_patch (FerryWhep *self, SoupServerMessage *msg, Session *s)
 {
   SoupMessageBody *body = soup_server_message_get_request_body (msg);
-  g_autofree char *text = NULL;
-  g_auto (GStrv) lines = NULL;
-  g_autofree char *mid = NULL;
-  guint added = 0;
+  g_autoptr (GPtrArray) candidates = NULL;
 
   if (!has_content_type (msg, "application/trickle-ice-sdpfrag")) {
     ferry_rest_reply_error_literal (msg, FERRY_ERROR_UNSUPPORTED_MEDIA_TYPE,
         "use application/trickle-ice-sdpfrag");
     return;
   }
-  text = g_strndup (body->data, body->length);
-  lines = g_strsplit_set (text, "\r\n", -1);
-  for (char **l = lines; *l; l++) {
-    if (g_str_has_prefix (*l, "a=mid:")) {
-      g_free (mid);
-      mid = g_strdup (*l + 6);
-    } else if (g_str_has_prefix (*l, "a=candidate:")) {
-      if (!ferry_viewer_add_remote_candidate (s->viewer, mid, *l + 2)) {
-        ferry_rest_reply_error_literal (msg, FERRY_ERROR_CONFLICT,
-            "the session is not ready for candidates");
-        return;
-      }
-      added++;
+  candidates = ferry_sdp_parse_trickle (body->data, body->length);
+  for (guint i = 0; i < candidates->len; i++) {
+    FerrySdpCandidate *c = g_ptr_array_index (candidates, i);
+    if (!ferry_viewer_add_remote_candidate (s->viewer, c->mid, c->candidate)) {
+      ferry_rest_reply_error_literal (msg, FERRY_ERROR_CONFLICT,
+          "the session is not ready for candidates");
+      return;
     }
   }
-  GST_DEBUG ("session %s: %u remote candidates", s->id, added);
+  GST_DEBUG ("session %s: %u remote candidates", s->id, candidates->len);
   ferry_rest_no_content (msg);
 }
 

@@ -200,6 +200,87 @@ test_wcs_messages (void)
   g_assert_false (json_object_get_boolean_member (d, "hasVideo"));
 }
 
+/* json-glib decodes a lone surrogate escape into bytes that are not UTF-8; Ferry echoed
+ * them into replies and WebSocket text frames (found by fuzz-rest-json and fuzz-wcs). */
+static void
+test_lone_surrogates (void)
+{
+  const char *bad[] = {
+    "{\"localStreamName\":\"\\udc00\"}",
+    "{\"uri\":\"rtmp://h/a/\\ud83dx\"}",
+    "{\"loc\\ud800alStreamName\":\"cam1\"}",
+    "{\"message\":\"playStream\",\"data\":[{\"name\":[\"\\udfff\"]}]}",
+  };
+  g_autoptr (JsonObject) pair = parse ("{\"name\":\"\\ud83d\\ude00\"}");
+
+  g_assert_cmpstr (json_object_get_string_member (pair, "name"), ==, "\xf0\x9f\x98\x80");
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++) {
+    g_autoptr (GError) error = NULL;
+    JsonObject *o = ferry_json_parse_object (bad[i], -1, &error);
+    g_assert_null (o);
+    g_assert_error (error, FERRY_ERROR, FERRY_ERROR_INVALID_JSON);
+  }
+}
+
+/* What the WebSocket handler reads from a client message (ferry_wcs_request_parse). */
+static void
+test_wcs_request (void)
+{
+  g_autoptr (GError) error = NULL;
+
+  {
+    g_auto (FerryWcsRequest) r = { 0 };
+    const char *text = "{\"message\":\"playStream\",\"data\":[{\"mediaSessionId\":\"m1\","
+        "\"name\":5,\"sdp\":\"v=0\",\"hasVideo\":\"false\",\"hasAudio\":\"maybe\","
+        "\"custom\":{\"token\":\"c\"},\"authToken\":\"a\"}, 7]}";
+    g_assert_true (ferry_wcs_request_parse (text, strlen (text), 32, &r, &error));
+    g_assert_cmpint (r.type, ==, FERRY_WCS_MSG_PLAY_STREAM);
+    g_assert_true (r.has_payload);
+    g_assert_cmpstr (r.media_session_id, ==, "m1");
+    g_assert_null (r.name);     /* not a string: as if absent */
+    g_assert_cmpstr (r.sdp, ==, "v=0");
+    g_assert_false (r.has_video);
+    g_assert_true (r.has_audio);        /* unreadable: the default */
+    g_assert_cmpstr (r.token, ==, "c");
+  }
+  {
+    g_auto (FerryWcsRequest) r = { 0 };
+    const char *text = "{\"message\":\"connection\",\"data\":[{\"authToken\":\"a\","
+        "\"appKey\":\"k\"}]}";
+    g_assert_true (ferry_wcs_request_parse (text, strlen (text), 32, &r, NULL));
+    g_assert_cmpint (r.type, ==, FERRY_WCS_MSG_CONNECTION);
+    g_assert_cmpstr (r.token, ==, "a");
+    g_assert_cmpstr (r.app_key, ==, "k");
+  }
+  {
+    g_auto (FerryWcsRequest) r = { 0 };
+    const char *text = "{\"message\":\"stopStream\",\"data\":{\"mediaSessionId\":\"m1\"}}";
+    g_assert_true (ferry_wcs_request_parse (text, strlen (text), 32, &r, NULL));
+    g_assert_cmpint (r.type, ==, FERRY_WCS_MSG_STOP_STREAM);
+    g_assert_false (r.has_payload);
+    g_assert_null (r.media_session_id);
+  }
+  {
+    g_auto (FerryWcsRequest) r = { 0 };
+    const char *text = "{\"message\":1,\"data\":[{}]}";
+    g_assert_true (ferry_wcs_request_parse (text, strlen (text), 32, &r, NULL));
+    g_assert_cmpint (r.type, ==, FERRY_WCS_MSG_NONE);
+  }
+  {
+    g_auto (FerryWcsRequest) r = { 0 };
+    const char *text = "{\"message\":\"webRTCMetricsBatch\",\"data\":[]}";
+    g_assert_true (ferry_wcs_request_parse (text, strlen (text), 32, &r, NULL));
+    g_assert_cmpint (r.type, ==, FERRY_WCS_MSG_UNKNOWN);
+    g_assert_cmpstr (r.message, ==, "webRTCMetricsBatch");
+  }
+  {
+    g_auto (FerryWcsRequest) r = { 0 };
+    g_assert_false (ferry_wcs_request_parse ("[[[", 3, 32, &r, &error));
+    g_assert_error (error, FERRY_ERROR, FERRY_ERROR_INVALID_JSON);
+    g_assert_null (r.root);
+  }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -212,5 +293,7 @@ main (int argc, char **argv)
   g_test_add_func ("/json/strings", test_strings);
   g_test_add_func ("/errors/table", test_error_table);
   g_test_add_func ("/wcs/messages", test_wcs_messages);
+  g_test_add_func ("/json/lone-surrogates", test_lone_surrogates);
+  g_test_add_func ("/wcs/request", test_wcs_request);
   return g_test_run ();
 }

@@ -221,6 +221,78 @@ test_public_candidates (void)
   gst_sdp_message_free (msg);
 }
 
+/* A WHEP PATCH body (RFC 8840): candidates under the a=mid they follow. */
+static void
+test_trickle (void)
+{
+  const char *frag = "a=ice-ufrag:x\r\na=candidate:0 1 udp 1 192.0.2.1 9 typ host\r\n"
+      "m=audio 9 RTP/AVP 0\r\na=mid:1\r\n"
+      "a=candidate:1 1 udp 2 192.0.2.2 9 typ host\na=end-of-candidates\r\n";
+  g_autoptr (GPtrArray) c = ferry_sdp_parse_trickle (frag, strlen (frag));
+  g_autoptr (GPtrArray) empty = ferry_sdp_parse_trickle (NULL, 0);
+  GstSDPMessage *offer = NULL;
+  FerrySdpCandidate *first, *second;
+
+  g_assert_cmpuint (c->len, ==, 2);
+  first = g_ptr_array_index (c, 0);
+  second = g_ptr_array_index (c, 1);
+  g_assert_null (first->mid);
+  g_assert_cmpstr (first->candidate, ==, "candidate:0 1 udp 1 192.0.2.1 9 typ host");
+  g_assert_cmpstr (second->mid, ==, "1");
+  /* libsoup may hand an empty body over without data */
+  g_assert_cmpuint (empty->len, ==, 0);
+
+  g_assert_true (ferry_sdp_parse_offer (chromium_offer, &(FerryOfferInfo) { 0 },
+          &offer, NULL));
+  g_assert_cmpuint (ferry_sdp_mline_of_mid (offer, "1"), ==, 1);
+  g_assert_cmpuint (ferry_sdp_mline_of_mid (offer, "0"), ==, 0);
+  g_assert_cmpuint (ferry_sdp_mline_of_mid (offer, "7"), ==, 0);
+  g_assert_cmpuint (ferry_sdp_mline_of_mid (offer, NULL), ==, 0);
+  gst_sdp_message_free (offer);
+}
+
+/* A priority out of range must not overflow (found by fuzz-sdp, UBSan). */
+static void
+test_public_candidates_priority (void)
+{
+  const char *text = "v=0\r\no=- 1 2 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n"
+      "m=audio 9 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\n"
+      "a=candidate:1 1 UDP -99999999999999999999 192.0.2.1 50000 typ host\r\n"
+      "a=candidate:2 1 UDP 99999999999999999999 192.0.2.1 50002 typ host\r\n";
+  char *ips[] = { "203.0.113.7", NULL };
+  GstSDPMessage *msg = NULL;
+  g_autofree char *out = NULL;
+
+  g_assert_cmpint (gst_sdp_message_new_from_text (text, &msg), ==, GST_SDP_OK);
+  ferry_sdp_add_public_candidates (msg, ips);
+  out = gst_sdp_message_as_text (msg);
+  g_assert_nonnull (strstr (out, "a=candidate:190 1 UDP 1 203.0.113.7 50000 typ host\r\n"));
+  g_assert_nonnull (strstr (out, "a=candidate:290 1 UDP 4294967294 203.0.113.7 50002 typ host\r\n"));
+  gst_sdp_message_free (msg);
+}
+
+/* A profile-level-id is six hex digits: a sign or blanks made strtoull produce a value
+ * that was not one (found by fuzz-sdp). */
+static void
+test_bad_plid (void)
+{
+  const char *bad[] = { "-d001f", "+42e01", " 42e01", "42e01g", "0x42e0" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++) {
+    g_autofree char *offer = g_strdup_printf ("v=0\r\no=- 1 2 IN IP4 0.0.0.0\r\n"
+        "s=-\r\nt=0 0\r\nm=video 9 UDP/TLS/RTP/SAVPF 102\r\n"
+        "a=rtpmap:102 H264/90000\r\n"
+        "a=fmtp:102 packetization-mode=1;profile-level-id=%s\r\n", bad[i]);
+    FerryOfferInfo info;
+
+    g_assert_true (ferry_sdp_parse_offer (offer, &info, NULL, NULL));
+    g_assert_cmpint (info.h264_pt, ==, 102);
+    g_assert_cmpstr (info.profile_level_id, ==, "");
+    g_assert_cmpuint (info.h264[0].plid, ==, 0);
+    g_assert_cmphex (ferry_sdp_choose_h264 (&info, 0x4d001f), ==, 0);
+  }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -236,5 +308,9 @@ main (int argc, char **argv)
   g_test_add_func ("/sdp/not-sdp", test_not_sdp);
   g_test_add_func ("/sdp/add-msid", test_add_msid);
   g_test_add_func ("/sdp/public-candidates", test_public_candidates);
+  g_test_add_func ("/sdp/trickle", test_trickle);
+  g_test_add_func ("/sdp/bad-profile-level-id", test_bad_plid);
+  g_test_add_func ("/sdp/public-candidates-priority",
+      test_public_candidates_priority);
   return g_test_run ();
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the tests need (Debian 12, as root), builds Ferry with AddressSanitizer and
 # UndefinedBehaviorSanitizer, and runs every test against that build:
-#   1. unit tests (meson test, GTest/TAP)
+#   1. unit tests (meson test, GTest/TAP), then a 10 s run of each libFuzzer target
+#      (scripts/fuzz.sh, docs/fuzzing.md)
 #   2. end-to-end tests (tests/e2e: nginx-rtmp origin + ffmpeg publisher, Ferry, the C
 #      receive-only webrtcbin peer, headless Chromium with Ferry's page and the official
 #      WCS WebSDK), inside a private network namespace that has only loopback.
@@ -38,6 +39,14 @@ unit_pass=$(grep -c '"result": "OK"' "$unit_json" 2>/dev/null || true)
 unit_fail=$(grep -c -E '"result": "(FAIL|TIMEOUT|ERROR|UNEXPECTEDPASS)"' "$unit_json" 2>/dev/null || true)
 [ -f "$unit_json" ] || unit_fail=1
 
+echo "== fuzz targets (short run, docs/fuzzing.md)"
+fuzz_log=$(mktemp)
+bash scripts/fuzz.sh 10 2>&1 | tee "$fuzz_log"; fuzz_rc=${PIPESTATUS[0]}
+fuzz_pass=$(sed -n 's/^fuzz: \([0-9]*\) passed, \([0-9]*\) failed$/\1/p' "$fuzz_log"); fuzz_pass=${fuzz_pass:-0}
+fuzz_fail=$(sed -n 's/^fuzz: \([0-9]*\) passed, \([0-9]*\) failed$/\2/p' "$fuzz_log"); fuzz_fail=${fuzz_fail:-0}
+if [ "$fuzz_rc" -ne 0 ] && [ "$fuzz_fail" -eq 0 ]; then fuzz_fail=1; fi
+rm -f "$fuzz_log"
+
 echo "== end-to-end tests"
 summary=$(mktemp)
 FERRY_BIN=$repo/$build/src/ferry \
@@ -50,8 +59,8 @@ e2e_fail=${e2e_fail:-0}
 if [ $e2e_rc -ne 0 ] && [ "$e2e_fail" -eq 0 ]; then e2e_fail=1; fi
 rm -f "$summary"
 
-pass=$((unit_pass + e2e_pass))
-fail=$((unit_fail + e2e_fail))
-echo "unit: $unit_pass passed, $unit_fail failed; e2e: $e2e_pass passed, $e2e_fail failed"
+pass=$((unit_pass + fuzz_pass + e2e_pass))
+fail=$((unit_fail + fuzz_fail + e2e_fail))
+echo "unit: $unit_pass passed, $unit_fail failed; fuzz: $fuzz_pass passed, $fuzz_fail failed; e2e: $e2e_pass passed, $e2e_fail failed"
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

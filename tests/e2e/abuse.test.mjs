@@ -409,6 +409,12 @@ test('REST: names with ../, %2F, absolute paths, NUL, control bytes and 5000 byt
     ['5000 bytes', 'n'.repeat(5000), /too long/],
     ['5000 bytes of ../', '../'.repeat(1667), /too long/],
   ];
+  // a lone surrogate escape: json-glib decodes it to bytes that are not UTF-8, which
+  // find_all then echoed as invalid JSON (tests/fuzz/fuzz-rest-json)
+  await check('pull with a lone surrogate', async () => {
+    assertError('lone surrogate', await rest('POST', PULL, `{"uri":"${env.uri('cam?refused')}","localStreamName":"cam\\udc00x"}`),
+      400, 'invalid_json', /UTF-8/);
+  });
   for (const [what, name, re] of refused) {
     await check(`pull with ${what}`, async () => {
       assertError(what, await rest('POST', PULL, { uri: env.uri('cam?refused'), localStreamName: name }), 400, 'invalid_parameter', re);
@@ -593,6 +599,9 @@ test('WebSocket: non-JSON, JSON of the wrong shape and unknown messages are igno
       '{"message":"connection","data":[{"appKey":"a\\u0000b"}]}',   // a NUL: refused before json-glib
       '{"message":"noSuchMessage","data":[{}]}', '{"message":"stopStream","data":[{"mediaSessionId":"never-seen"}]}',
       '{"message":"availableStream","data":[{}]}',
+      // a lone surrogate: json-glib makes it non-UTF-8, echoed in a FAILED status libsoup
+      // refused the frame with a critical (fatal here; found by tests/fuzz/fuzz-wcs)
+      '{"message":"playStream","data":[{"mediaSessionId":"h2","name":"cam\\udc00x","sdp":"v=0"}]}',
     ]) ws.send(m);
     ws.sendBinary([0, 1, 2, 255]);
     ws.wcs('playStream', { name: 'cam', sdp: 'v=0' });                       // no id

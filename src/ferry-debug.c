@@ -196,10 +196,9 @@ top_of (GObject *object)
   return o;
 }
 
-static void
-log_filter (GstDebugCategory *category, GstDebugLevel level, const gchar *file,
-    const gchar *function, gint line, GObject *object, GstDebugMessage *message,
-    gpointer user_data)
+/* Any thread: whether a message passes the per-stream levels (ferry_logging_set_filter). */
+static gboolean
+log_filter (GstDebugCategory *category, GstDebugLevel level, GObject *object)
 {
   gboolean pass;
 
@@ -217,9 +216,7 @@ log_filter (GstDebugCategory *category, GstDebugLevel level, const gchar *file,
       pass = level <= (GstDebugLevel) GPOINTER_TO_INT (raised);
   }
   g_rw_lock_reader_unlock (&log_state.lock);
-  if (pass)
-    ferry_logging_write (category, level, file, function, line, object,
-        message);
+  return pass;
 }
 
 /* Main context, writer lock held: every category at the highest wanted level. */
@@ -268,11 +265,11 @@ set_level (GstElement *pipeline, GstDebugLevel level)
   n = g_hash_table_size (log_state.base);
   g_rw_lock_writer_unlock (&log_state.lock);
 
-  /* The filter stays installed once in place: removing it while another thread is in it
-   * is safe for GStreamer, but a message could then be printed twice or not at all. */
+  /* GStreamer's log function list must not change while threads log (1.22 frees the
+   * old list under a thread walking it: CI saw a wild jump); Ferry's writer, installed
+   * once at start (ferry-logging.c), asks the filter instead. It stays once set. */
   if (!log_state.installed && level != GST_LEVEL_NONE) {
-    gst_debug_add_log_function (log_filter, NULL, NULL);
-    gst_debug_remove_log_function (ferry_logging_writer ());
+    ferry_logging_set_filter (log_filter);
     log_state.installed = TRUE;
   }
   return level == GST_LEVEL_NONE ? 0 : n;

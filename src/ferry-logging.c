@@ -98,58 +98,52 @@ journal_write (GstDebugCategory *category, GstDebugLevel level,
         message, NULL);
 }
 
+static gpointer filter_fn;       /* FerryLogFilter or NULL; atomic */
+
+/* Any thread: the one log function Ferry installs, at start, for good. */
 static void
-journal_log (GstDebugCategory *category, GstDebugLevel level,
+ferry_log (GstDebugCategory *category, GstDebugLevel level,
     const gchar *file, const gchar *function, gint line, GObject *object,
     GstDebugMessage *message, gpointer user_data)
 {
-  journal_write (category, level, file, function, line, object, message);
+  FerryLogFilter filter = (FerryLogFilter) g_atomic_pointer_get (&filter_fn);
+
+  if (filter && !filter (category, level, object))
+    return;
+  if (journal)
+    journal_write (category, level, file, function, line, object, message);
+  else
+    gst_debug_log_default (category, level, file, function, line, object,
+        message, NULL);
 }
 
 /**
  * ferry_logging_init:
- * At start, once, before threads: under systemd's journal, GStreamer's log becomes
- * structured journal entries; elsewhere it stays GStreamer's.
+ * At start, once, before any other thread: Ferry's log function replaces GStreamer's
+ * default (the list of log functions is never changed again: GStreamer 1.22 is not safe
+ * against that while other threads log). Under systemd's journal it writes structured
+ * entries, elsewhere GStreamer's own format.
  */
 void
 ferry_logging_init (void)
 {
   journal = g_log_writer_is_journald (fileno (stderr));
-  if (!journal)
-    return;
-  gst_debug_add_log_function (journal_log, NULL, NULL);
+  gst_debug_add_log_function (ferry_log, NULL, NULL);
   gst_debug_remove_log_function (gst_debug_log_default);
+}
+
+/**
+ * ferry_logging_set_filter:
+ * Any thread: from now on a message is written only when @filter passes it (NULL: all).
+ */
+void
+ferry_logging_set_filter (FerryLogFilter filter)
+{
+  g_atomic_pointer_set (&filter_fn, (gpointer) filter);
 }
 
 gboolean
 ferry_logging_is_journal (void)
 {
   return journal;
-}
-
-/**
- * ferry_logging_writer:
- * Returns: the log function ferry_logging_init() left installed, for a filter
- * (ferry-debug.c) to replace.
- */
-GstLogFunction
-ferry_logging_writer (void)
-{
-  return journal ? journal_log : gst_debug_log_default;
-}
-
-/**
- * ferry_logging_write:
- * Writes one message where ferry_logging_init() decided; for a filter in front.
- */
-void
-ferry_logging_write (GstDebugCategory *category, GstDebugLevel level,
-    const gchar *file, const gchar *function, gint line, GObject *object,
-    GstDebugMessage *message)
-{
-  if (journal)
-    journal_write (category, level, file, function, line, object, message);
-  else
-    gst_debug_log_default (category, level, file, function, line, object,
-        message, NULL);
 }

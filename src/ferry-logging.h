@@ -13,11 +13,11 @@
 
 G_BEGIN_DECLS
 
+typedef gboolean (*FerryLogFilter) (GstDebugCategory *category,
+    GstDebugLevel level, GObject *object);
+
 void ferry_logging_init (void);
+void ferry_logging_set_filter (FerryLogFilter filter);
 gboolean ferry_logging_is_journal (void);
-GstLogFunction ferry_logging_writer (void);
-void ferry_logging_write (GstDebugCategory *category, GstDebugLevel level,
-    const gchar *file, const gchar *function, gint line, GObject *object,
-    GstDebugMessage *message);
 
 G_END_DECLS

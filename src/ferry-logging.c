@@ -142,8 +142,3 @@ ferry_logging_set_filter (FerryLogFilter filter)
   g_atomic_pointer_set (&filter_fn, (gpointer) filter);
 }
 
-gboolean
-ferry_logging_is_journal (void)
-{
-  return journal;
-}

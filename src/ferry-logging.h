@@ -18,6 +18,5 @@ typedef gboolean (*FerryLogFilter) (GstDebugCategory *category,
 
 void ferry_logging_init (void);
 void ferry_logging_set_filter (FerryLogFilter filter);
-gboolean ferry_logging_is_journal (void);
 
 G_END_DECLS

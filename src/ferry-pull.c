@@ -93,12 +93,11 @@ ferry_pull_start (FerryApp *app, const FerryPullRequest *req, GError **error)
   FerryRegistry *reg = ferry_app_get_registry (app);
   const char *name = req->name && *req->name ? req->name : req->uri;
   g_autoptr (GError) local = NULL;
-  g_autofree char *resolve = NULL;
   FerryStream *stream;
 
   init_debug ();
   /* What the uri says; what its host resolves to is checked before each connection */
-  if (!ferry_sources_check_uri (ferry_app_get_config (app), req->uri, &resolve,
+  if (!ferry_sources_check_uri (ferry_app_get_config (app), req->uri, NULL,
           &local)) {
     GST_WARNING ("refusing to pull %s: %s", req->uri, local->message);
     g_propagate_error (error, g_steal_pointer (&local));

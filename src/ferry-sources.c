@@ -255,7 +255,7 @@ check_address (const FerryConfig *config, const char *host,
 /**
  * ferry_sources_check_uri:
  * @uri: a uri ferry_ingest_uri_is_supported() accepts
- * @resolve_host: (out) (transfer full): set to the host name whose addresses must pass
+ * @resolve_host: (out) (transfer full) (optional): set to the host name whose addresses must pass
  *   ferry_sources_check_addresses() before a connection, or NULL when the uri alone
  *   decides
  *
@@ -273,7 +273,8 @@ ferry_sources_check_uri (const FerryConfig *config, const char *uri,
   gint port;
   gsize len;
 
-  *resolve_host = NULL;
+  if (resolve_host)
+    *resolve_host = NULL;
   if (parsed == NULL || g_uri_get_host (parsed) == NULL) {
     g_set_error (error, FERRY_ERROR, FERRY_ERROR_INVALID_PARAMETER,
         "uri is not a valid URI");
@@ -306,7 +307,8 @@ ferry_sources_check_uri (const FerryConfig *config, const char *uri,
     return forbid (error, "%s is not in [sources] hosts", host);
   /* Ranges to match, or private ranges to keep out: it depends on what the name
    * resolves to, asked again before every connection. */
-  if (config->source_hosts != NULL || !ferry_sources_allow_private (config))
+  if (resolve_host
+      && (config->source_hosts != NULL || !ferry_sources_allow_private (config)))
     *resolve_host = g_steal_pointer (&host);
   return TRUE;
 }

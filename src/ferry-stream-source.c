@@ -566,16 +566,14 @@ resolved_cb (GObject *resolver, GAsyncResult *result, gpointer user_data)
 {
   g_autoptr (FerryStream) self = user_data;
   g_autoptr (GError) error = NULL;
-  GList *addresses = g_resolver_lookup_by_name_finish (G_RESOLVER (resolver),
-      result, &error);
+  g_autolist (GInetAddress) addresses = g_resolver_lookup_by_name_finish
+      (G_RESOLVER (resolver), result, &error);
 
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     return;
   g_clear_object (&self->resolving);
-  if (self->stopping) {
-    g_resolver_free_addresses (addresses);
+  if (self->stopping)
     return;
-  }
   if (addresses == NULL) {
     g_autofree char *info = g_strdup_printf ("cannot resolve %s: %s",
         self->uri, error->message);
@@ -584,11 +582,9 @@ resolved_cb (GObject *resolver, GAsyncResult *result, gpointer user_data)
   }
   if (!ferry_sources_check_addresses (ferry_app_get_config (self->app),
           self->resolve_host, addresses, &error)) {
-    g_resolver_free_addresses (addresses);
     source_forbidden (self, error->message);
     return;
   }
-  g_resolver_free_addresses (addresses);
   if (!connect_source (self, &error))
     source_lost (self, error->message, FALSE);
 }

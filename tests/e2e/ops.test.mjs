@@ -365,8 +365,12 @@ test('[limits] connections-per-address: one more connection from an address gets
   const idle = [];
   try {
     for (let i = 0; i < 4; i++) idle.push(await connect(f.restPort, '127.0.0.5'));
-    await sleep(300);
-    const refused = await exchange(f.restPort, '127.0.0.5', GET);
+    // Ferry counts a connection once it accepted it: wait for the fifth to be refused
+    let refused = '';
+    await waitFor('the fifth connection refused', async () => {
+      refused = await exchange(f.restPort, '127.0.0.5', GET);
+      return /^HTTP\/1\.1 429 /.test(refused);
+    }, { timeout: 5000, interval: 100 });
     assert.match(refused, /^HTTP\/1\.1 429 Too Many Requests\r\n/, refused);
     const body = JSON.parse(refused.slice(refused.indexOf('\r\n\r\n') + 4));
     assert.equal(body.error, 'too_many_requests');

@@ -14,7 +14,7 @@ import { startOrigin, startPublisher } from './lib/rtmp.mjs';
 import { FERRY_BIN } from './lib/ferry.mjs';
 import { startPeer, streamReport } from './lib/peer.mjs';
 import { runCommand, startProcess } from './lib/proc.mjs';
-import { freePort, freshDir, request, sleep, waitFor } from './lib/util.mjs';
+import { freePort, freshDir, request, waitFor } from './lib/util.mjs';
 
 let origin;
 let pub;
@@ -24,6 +24,7 @@ let mounted = false;
 const dir = freshDir('journal');
 const datagrams = path.join(dir, 'journal.bin');
 let stderrText = '';
+let stderrClosed = null;   // resolves once Ferry's end of the stderr socket is closed
 
 before(async () => {
   const m = await runCommand('mount', ['-t', 'tmpfs', 'tmpfs', '/run']);
@@ -32,7 +33,10 @@ before(async () => {
   fs.mkdirSync('/run/systemd/journal', { recursive: true });
   socat = startProcess('socat', 'socat', ['-u', 'UNIX-RECV:/run/systemd/journal/socket',
     `OPEN:${datagrams},creat,append`], { logFile: path.join(dir, 'socat.log') });
-  server = net.createServer((s) => s.on('data', (d) => { stderrText += d; }));
+  server = net.createServer((s) => {
+    stderrClosed = new Promise((ok) => s.once('close', ok));
+    s.on('data', (d) => { stderrText += d; });
+  });
   await new Promise((ok) => server.listen('/run/systemd/journal/stdout', ok));
   await waitFor('socat bound', async () => fs.existsSync('/run/systemd/journal/socket'), { timeout: 5000, interval: 50 });
   origin = await startOrigin();
@@ -114,7 +118,7 @@ test('under the journal: one entry per message, PRIORITY from the level, categor
     const timer = setTimeout(() => ferry.kill('SIGKILL'), 10000);
     const e = await exited;
     clearTimeout(timer);
-    await sleep(200);
+    await stderrClosed;   // everything Ferry wrote to stderr has arrived
     fs.writeFileSync(path.join(dir, 'ferry-stderr.log'), stderrText);
     assert.doesNotMatch(stderrText, /ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:|CRITICAL/, stderrText.slice(-3000));
     assert.deepEqual(e, { code: 0, signal: null });
